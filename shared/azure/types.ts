@@ -1,0 +1,71 @@
+/**
+ * The contract between the sync use cases and Azure Resource Graph. shared/azure/resourceGraph.ts implements it
+ * with @azure/arm-resourcegraph; the emulator in test/emulators/resourceGraph serves the same HTTP API.
+ */
+
+/** A Resource Graph row from `resources` or `resourcecontainers`, as projected by shared/azure/queries.ts. */
+export interface ArgRow {
+  /** Original casing, as Resource Graph returns it. */
+  id: string;
+  name?: string | null;
+  /** Resource Graph returns `type` lower-cased. */
+  type?: string | null;
+  kind?: string | null;
+  location?: string | null;
+  resourceGroup?: string | null;
+  subscriptionId?: string | null;
+  tenantId?: string | null;
+  managedBy?: string | null;
+  sku?: Record<string, unknown> | null;
+  tags?: Record<string, string> | null;
+  /** For subscriptions `properties.state` arrives flattened as `state` by the query; resources carry provisioningState. */
+  provisioningState?: string | null;
+  state?: string | null;
+  [extra: string]: unknown;
+}
+
+export type ChangeType = 'Create' | 'Update' | 'Delete';
+
+/** The latest change per target id in a window, from `resourcechanges` or `resourcecontainerchanges`. */
+export interface ChangeRow {
+  /** Original casing. */
+  targetResourceId: string;
+  changeType: ChangeType;
+  /** ISO-8601. */
+  changeTime: string;
+  table: 'resourcechanges' | 'resourcecontainerchanges';
+}
+
+export interface ArgOperationOptions {
+  abortSignal?: AbortSignal;
+}
+
+/** Which subscriptions a query runs over. Resolved once per run (explicit list, management groups, or all readable). */
+export interface QueryScope {
+  subscriptionIds: string[];
+}
+
+export interface ChangesOptions extends ArgOperationOptions {
+  /** Inclusive window start. */
+  since: Date;
+  /** Exclusive window end. */
+  until: Date;
+}
+
+export interface ResourceGraphApi {
+  /** Subscriptions in scope (settings: explicit list, management groups, or every one the identity can read). */
+  resolveScope(options?: ArgOperationOptions): Promise<QueryScope>;
+  /** Each yields pages (≤ 1000 rows), ordered by id, across subscription batches. Throws on any partial read. */
+  listSubscriptions(scope: QueryScope, options?: ArgOperationOptions): AsyncIterable<ArgRow[]>;
+  listResourceGroups(scope: QueryScope, options?: ArgOperationOptions): AsyncIterable<ArgRow[]>;
+  listResources(scope: QueryScope, options?: ArgOperationOptions): AsyncIterable<ArgRow[]>;
+  /**
+   * Current state of the given ids (subscriptions, groups and resources mixed), looked up case-insensitively in
+   * batches of ≤ 1000. Keyed by the normalised id (shared/azure/resourceId.ts). Absent ids are absent from the map.
+   */
+  lookupByIds(ids: string[], scope: QueryScope, options?: ArgOperationOptions): Promise<Map<string, ArgRow>>;
+  /** The latest change per target id in [since, until), both change tables. */
+  listChanges(scope: QueryScope, options: ChangesOptions): AsyncIterable<ChangeRow[]>;
+  /** Queries (pages) sent so far, retries included. */
+  queryCount(): number;
+}
