@@ -249,8 +249,16 @@ function redact(key: string, message: string, raw: Record<string, string | undef
   return value ? message.split(value).join('<redacted>') : message;
 }
 
+export interface LoadSettingsOptions {
+  /** False for tools that never touch the queue (the CLI's reconcile/status): AzureWebJobsStorage becomes optional. */
+  requireQueueStorage?: boolean;
+}
+
 /** Validates the environment and returns typed settings, or throws SettingsError naming every bad key. */
-export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
+export function loadSettings(
+  env: Record<string, string | undefined> = process.env,
+  options: LoadSettingsOptions = {},
+): Settings {
   const raw: Record<string, string | undefined> = {};
   for (const key of Object.keys(settingsSchema.shape)) {
     const v = env[key];
@@ -268,15 +276,18 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
       problems.push({ key, message: redact(key, issue.message, raw) });
     }
   }
+  // Checked on the raw values so it is reported together with schema problems, not after they are fixed.
+  const storageMissing =
+    !raw.AzureWebJobsStorage && !raw.AzureWebJobsStorage__queueServiceUri && !raw.AzureWebJobsStorage__accountName;
+  if (storageMissing && options.requireQueueStorage !== false) {
+    problems.push({
+      key: 'AzureWebJobsStorage',
+      message:
+        'is required: set a connection string (UseDevelopmentStorage=true locally) or AzureWebJobsStorage__accountName / __queueServiceUri for identity-based access',
+    });
+  }
   if (result.success) {
     const s = result.data;
-    if (!s.AzureWebJobsStorage && !s.AzureWebJobsStorage__queueServiceUri && !s.AzureWebJobsStorage__accountName) {
-      problems.push({
-        key: 'AzureWebJobsStorage',
-        message:
-          'is required: set a connection string (UseDevelopmentStorage=true locally) or AzureWebJobsStorage__accountName / __queueServiceUri for identity-based access',
-      });
-    }
     const overlap = s.CHANGE_WINDOW_OVERLAP;
     if (overlap >= s.MAX_CHANGE_WINDOW) {
       problems.push({ key: 'CHANGE_WINDOW_OVERLAP', message: 'must be shorter than MAX_CHANGE_WINDOW' });

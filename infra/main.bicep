@@ -1,0 +1,499 @@
+// azure-port-sync: everything the sync app needs in one resource group, plus the Event Grid topic of the
+// subscription that resource group lives in and Reader on every synced subscription.
+//
+//   az deployment group create -g <rg> -f infra/main.bicep -p infra/main.bicepparam
+//
+// Other subscriptions get their own event topic with infra/subscription.bicep (see infra/README.md).
+targetScope = 'resourceGroup'
+
+import { builtInRoleIds } from 'modules/roles.bicep'
+
+// ---------------------------------------------------------------------------------------------- parameters
+
+@description('Region for everything except the Event Grid system topic, which is always global.')
+param location string = resourceGroup().location
+
+@description('Short prefix for resource names (lower-case letters and digits).')
+@minLength(3)
+@maxLength(11)
+param baseName string = 'portsync'
+
+@description('Function app name; it becomes <name>.azurewebsites.net, so it must be globally unique.')
+@minLength(2)
+@maxLength(60)
+param functionAppName string = '${baseName}-${uniqueString(resourceGroup().id)}'
+
+@description('Port API client id (Port → Settings → Credentials).')
+@minLength(1)
+param portClientId string
+
+@description('Port API client secret. Stored only in Key Vault. Leave empty to set it later with az keyvault secret set.')
+@secure()
+param portClientSecret string = ''
+
+@description('Port API base URL: https://api.port.io (EU) or https://api.us.port.io (US).')
+param portApiUrl string = 'https://api.port.io'
+
+@description('Subscriptions to sync. The app identity gets Reader on each. Empty means every subscription the identity can read.')
+param syncedSubscriptionIds array = [
+  subscription().subscriptionId
+]
+
+@description('Management groups to sync. Grant Reader on each with infra/management-group.bicep (a resource group deployment cannot).')
+param managementGroupIds array = []
+
+@description('Only these resource types are synced (empty: all), e.g. Microsoft.Compute/virtualMachines.')
+param includeResourceTypes array = []
+
+@description('Resource types never synced.')
+param excludeResourceTypes array = []
+
+@description('NCRONTAB (UTC) schedule of the reconciliation timer.')
+param reconcileSchedule string = '0 */15 * * * *'
+
+@description('How often a reconciliation run is a full sync rather than a change window, e.g. 24h.')
+param fullSyncInterval string = '24h'
+
+@description('Refuse deletions when a full sync would delete more than this fraction of the catalog (0-1).')
+param deleteThreshold string = '0.9'
+
+@allowed([
+  'debug'
+  'info'
+  'warn'
+  'error'
+])
+param logLevel string = 'info'
+
+@description('Memory per Flex Consumption instance.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+@description('Upper bound on Flex Consumption scale-out; it also bounds concurrent load on Port.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+@description('Queue the Event Grid subscriptions deliver into; the host moves failing messages to <name>-poison.')
+param eventsQueueName string = 'resource-events'
+
+@description('Blob container that receives events Event Grid could not deliver.')
+param deadLetterContainerName string = 'eventgrid-deadletter'
+
+@description('Days a dead-lettered event is kept before the storage lifecycle policy deletes it.')
+@minValue(1)
+param deadLetterRetentionDays int = 30
+
+@description('Name for the Microsoft.Resources.Subscriptions system topic created in this resource group.')
+param systemTopicName string = '${baseName}-subscription-events'
+
+@description('Reuse this existing Microsoft.Resources.Subscriptions system topic instead (one is allowed per subscription).')
+param existingSystemTopicName string = ''
+
+@description('Resource group of existingSystemTopicName.')
+param existingSystemTopicResourceGroupName string = resourceGroup().name
+
+@description('Log Analytics retention in days.')
+@minValue(30)
+@maxValue(730)
+param logRetentionDays int = 30
+
+@description('Daily Log Analytics ingestion cap in GB; -1 means no cap.')
+param logDailyCapGb int = -1
+
+param tags object = {}
+
+// ---------------------------------------------------------------------------------------------- names
+
+var suffix = uniqueString(resourceGroup().id)
+var storageAccountName = take('st${toLower(baseName)}${suffix}', 24)
+var keyVaultName = take('kv-${toLower(baseName)}-${suffix}', 24)
+var deploymentContainerName = 'app-package'
+var portClientSecretName = 'port-client-secret'
+var reuseSystemTopic = !empty(existingSystemTopicName)
+var topicResourceGroupName = reuseSystemTopic ? existingSystemTopicResourceGroupName : resourceGroup().name
+
+// ---------------------------------------------------------------------------------------------- identity
+
+// User-assigned so every role below exists before the app first starts and resolves its Key Vault reference.
+resource appIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: '${baseName}-identity-${suffix}'
+  location: location
+  tags: tags
+}
+
+// ---------------------------------------------------------------------------------------------- storage
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: storageAccountName
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_LRS'
+  }
+  properties: {
+    allowSharedKeyAccess: false
+    allowBlobPublicAccess: false
+    defaultToOAuthAuthentication: true
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    accessTier: 'Hot'
+    publicNetworkAccess: 'Enabled'
+    networkAcls: {
+      defaultAction: 'Allow'
+      bypass: 'AzureServices'
+    }
+  }
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: deploymentContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource deadLetterContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: deadLetterContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource eventsQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: eventsQueueName
+}
+
+// Created up front so replay tooling and alerts can rely on it existing before the first failure.
+resource poisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: '${eventsQueueName}-poison'
+}
+
+resource deadLetterLifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
+  parent: storage
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'expire-dead-lettered-events'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: [
+                '${deadLetterContainerName}/'
+              ]
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterModificationGreaterThan: deadLetterRetentionDays
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- monitoring
+
+resource logWorkspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+  name: '${baseName}-logs-${suffix}'
+  location: location
+  tags: tags
+  properties: {
+    sku: {
+      name: 'PerGB2018'
+    }
+    retentionInDays: logRetentionDays
+    workspaceCapping: {
+      dailyQuotaGb: logDailyCapGb
+    }
+  }
+}
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
+  name: '${baseName}-insights-${suffix}'
+  location: location
+  tags: tags
+  kind: 'web'
+  properties: {
+    Application_Type: 'web'
+    WorkspaceResourceId: logWorkspace.id
+    // Only Entra-authenticated telemetry is accepted; the app sends it as appIdentity.
+    DisableLocalAuth: true
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- key vault
+
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  name: keyVaultName
+  location: location
+  tags: tags
+  properties: {
+    tenantId: subscription().tenantId
+    sku: {
+      family: 'A'
+      name: 'standard'
+    }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: 7
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
+resource portSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(portClientSecret)) {
+  parent: vault
+  name: portClientSecretName
+  properties: {
+    value: portClientSecret
+    contentType: 'Port API client secret'
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- app roles
+
+resource appBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, appIdentity.id, builtInRoleIds.storageBlobDataOwner)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoleIds.storageBlobDataOwner)
+    principalId: appIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Contributor rather than Reader + Message Processor: the host must also write to the poison queue.
+resource appQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, appIdentity.id, builtInRoleIds.storageQueueDataContributor)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoleIds.storageQueueDataContributor)
+    principalId: appIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// The Functions host keeps some of its own state in Table storage when AzureWebJobsStorage__tableServiceUri is set.
+resource appTableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, appIdentity.id, builtInRoleIds.storageTableDataContributor)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoleIds.storageTableDataContributor)
+    principalId: appIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource appSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault.id, appIdentity.id, builtInRoleIds.keyVaultSecretsUser)
+  scope: vault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoleIds.keyVaultSecretsUser)
+    principalId: appIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Despite its name, this role is what Entra-authenticated Application Insights ingestion requires.
+resource appMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(appInsights.id, appIdentity.id, builtInRoleIds.monitoringMetricsPublisher)
+  scope: appInsights
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoleIds.monitoringMetricsPublisher)
+    principalId: appIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+module subscriptionReaders 'modules/reader-role.bicep' = [
+  for subscriptionId in syncedSubscriptionIds: {
+    name: 'reader-${take(uniqueString(subscriptionId, appIdentity.id), 10)}'
+    scope: subscription(subscriptionId)
+    params: {
+      principalId: appIdentity.properties.principalId
+    }
+  }
+]
+
+// ---------------------------------------------------------------------------------------------- function app
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: '${baseName}-plan-${suffix}'
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  name: functionAppName
+  location: location
+  tags: tags
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${appIdentity.id}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    keyVaultReferenceIdentity: appIdentity.id
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: appIdentity.id
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        instanceMemoryMB: instanceMemoryMB
+        maximumInstanceCount: maximumInstanceCount
+      }
+      runtime: {
+        name: 'node'
+        version: '22'
+      }
+    }
+  }
+  dependsOn: [
+    deploymentContainer
+  ]
+}
+
+// Every name here is read by shared/settings.ts or by the Functions host; test/infra/bicep.test.ts enforces it.
+resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: functionApp
+  name: 'appsettings'
+  properties: {
+    AzureWebJobsStorage__credential: 'managedidentity'
+    AzureWebJobsStorage__clientId: appIdentity.properties.clientId
+    AzureWebJobsStorage__blobServiceUri: storage.properties.primaryEndpoints.blob
+    AzureWebJobsStorage__queueServiceUri: storage.properties.primaryEndpoints.queue
+    AzureWebJobsStorage__tableServiceUri: storage.properties.primaryEndpoints.table
+    APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${appIdentity.properties.clientId};Authorization=AAD'
+    AZURE_CLIENT_ID: appIdentity.properties.clientId
+    PORT_CLIENT_ID: portClientId
+    // No version in the URI: the platform follows the latest secret version (refreshed within 24 h).
+    PORT_CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${portClientSecretName}/)'
+    PORT_API_URL: portApiUrl
+    AZURE_SUBSCRIPTION_IDS: join(syncedSubscriptionIds, ',')
+    AZURE_MANAGEMENT_GROUP_IDS: join(managementGroupIds, ',')
+    INCLUDE_RESOURCE_TYPES: join(includeResourceTypes, ',')
+    EXCLUDE_RESOURCE_TYPES: join(excludeResourceTypes, ',')
+    RESOURCE_EVENTS_QUEUE: eventsQueueName
+    RECONCILE_SCHEDULE: reconcileSchedule
+    FULL_SYNC_INTERVAL: fullSyncInterval
+    DELETE_THRESHOLD: deleteThreshold
+    LOG_LEVEL: logLevel
+  }
+  // The host starts as soon as settings land; without these roles its first start fails and the Key Vault
+  // reference stays unresolved until the next refresh.
+  dependsOn: [
+    appBlobOwner
+    appQueueContributor
+    appTableContributor
+    appSecretsUser
+    appMetricsPublisher
+    eventsQueue
+    poisonQueue
+  ]
+}
+
+// ---------------------------------------------------------------------------------------------- event grid
+
+module systemTopic 'modules/system-topic.bicep' = {
+  name: 'topic-${suffix}'
+  scope: resourceGroup(topicResourceGroupName)
+  params: {
+    topicName: reuseSystemTopic ? existingSystemTopicName : systemTopicName
+    useExisting: reuseSystemTopic
+    tags: tags
+  }
+}
+
+module topicDeliveryRoles 'modules/topic-delivery-roles.bicep' = {
+  name: 'topic-roles-${suffix}'
+  params: {
+    storageAccountName: storage.name
+    queueName: eventsQueue.name
+    deadLetterContainerName: deadLetterContainer.name
+    topicPrincipalId: systemTopic.outputs.principalId
+  }
+}
+
+module eventSubscription 'modules/event-subscription.bicep' = {
+  name: 'event-subscription-${suffix}'
+  scope: resourceGroup(topicResourceGroupName)
+  params: {
+    topicName: systemTopic.outputs.name
+    eventSubscriptionName: 'azure-port-sync-${take(uniqueString(storage.id), 8)}'
+    storageAccountId: storage.id
+    queueName: eventsQueue.name
+    deadLetterContainerName: deadLetterContainer.name
+  }
+  dependsOn: [
+    topicDeliveryRoles
+  ]
+}
+
+// ---------------------------------------------------------------------------------------------- outputs
+
+output functionAppName string = functionApp.name
+output appIdentityPrincipalId string = appIdentity.properties.principalId
+output appIdentityClientId string = appIdentity.properties.clientId
+output storageAccountResourceId string = storage.id
+output storageAccountName string = storage.name
+output eventsQueueName string = eventsQueue.name
+output poisonQueueName string = poisonQueue.name
+output deadLetterContainerName string = deadLetterContainer.name
+output keyVaultName string = vault.name
+output portClientSecretName string = portClientSecretName
+output applicationInsightsName string = appInsights.name
+output systemTopicName string = systemTopic.outputs.name

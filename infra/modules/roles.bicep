@@ -1,0 +1,15 @@
+// Built-in role definition ids, from Learn role-based-access-control/built-in-roles.
+// test/infra/bicep.test.ts checks every key against that published name → id table, so a key must be the
+// role's display name in camel case.
+@export()
+@description('Built-in Azure role definition ids, keyed by camel-cased role name.')
+var builtInRoleIds = {
+  reader: 'acdd72a7-3385-48ef-bd42-f606fba81ae7'
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+  storageQueueDataMessageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a'
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+}
