@@ -43,6 +43,11 @@ export interface ArgOperationOptions {
 /** Which subscriptions a query runs over. Resolved once per run (explicit list, management groups, or all readable). */
 export interface QueryScope {
   subscriptionIds: string[];
+  /**
+   * Configured subscriptions the identity cannot read (lost Reader role, moved, cancelled). Resource Graph omits
+   * them silently, so their entities must not be treated as deleted. Absent when nothing is missing.
+   */
+  unreadableSubscriptionIds?: string[];
 }
 
 export interface ChangesOptions extends ArgOperationOptions {

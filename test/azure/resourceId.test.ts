@@ -1,0 +1,250 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { PermanentError } from '../../shared/errors.js';
+import {
+  PORT_IDENTIFIER_PATTERN,
+  isWithinResourceGroup,
+  normalizeResourceId,
+  parseResourceId,
+  resourceGroupIdOf,
+  subscriptionIdOf,
+  toPortIdentifier,
+  type ParsedResourceId,
+} from '../../shared/azure/resourceId.js';
+
+const SUB = '0b1f6471-1bf0-4dda-aec3-cb9272f09590';
+const SPECS = '/work/shared/reference/azure-specs/eventgrid/data-plane';
+
+type Expected = Partial<Omit<ParsedResourceId, 'original'>>;
+
+const cases: [string, string, Expected][] = [
+  ['subscription', `/subscriptions/${SUB}`, { kind: 'subscription', subscriptionId: SUB, normalized: `/subscriptions/${SUB}` }],
+  ['subscription, upper-case guid and trailing slash', `/subscriptions/${SUB.toUpperCase()}/`, { kind: 'subscription', normalized: `/subscriptions/${SUB}` }],
+  [
+    'resource group, resourceGroups casing',
+    `/subscriptions/${SUB}/resourceGroups/My-RG`,
+    { kind: 'resourceGroup', resourceGroup: 'My-RG', name: 'My-RG', parentId: `/subscriptions/${SUB}`, normalized: `/subscriptions/${SUB}/resourcegroups/my-rg` },
+  ],
+  ['resource group, resourcegroups casing', `/subscriptions/${SUB}/resourcegroups/my-rg`, { kind: 'resourceGroup', normalized: `/subscriptions/${SUB}/resourcegroups/my-rg` }],
+  [
+    'top-level resource',
+    `/subscriptions/${SUB}/resourceGroups/RG1/providers/Microsoft.Storage/storageAccounts/MyStore`,
+    {
+      kind: 'resource',
+      providerNamespace: 'microsoft.storage',
+      type: 'microsoft.storage/storageaccounts',
+      name: 'MyStore',
+      resourceGroup: 'RG1',
+      parentId: `/subscriptions/${SUB}/resourcegroups/rg1`,
+    },
+  ],
+  [
+    'lower-case provider namespace',
+    `/subscriptions/${SUB}/resourcegroups/rg1/providers/microsoft.storage/storageaccounts/mystore`,
+    { kind: 'resource', type: 'microsoft.storage/storageaccounts', normalized: `/subscriptions/${SUB}/resourcegroups/rg1/providers/microsoft.storage/storageaccounts/mystore` },
+  ],
+  [
+    'nested child resource',
+    `/subscriptions/${SUB}/resourceGroups/RG1/providers/Microsoft.Storage/storageAccounts/sa/blobServices/default/containers/Logs`,
+    {
+      kind: 'childResource',
+      type: 'microsoft.storage/storageaccounts/blobservices/containers',
+      name: 'Logs',
+      parentId: `/subscriptions/${SUB}/resourcegroups/rg1/providers/microsoft.storage/storageaccounts/sa/blobservices/default`,
+    },
+  ],
+  [
+    'sql database child',
+    `/subscriptions/${SUB}/resourceGroups/RG1/providers/Microsoft.Sql/servers/srv/databases/db1`,
+    { kind: 'childResource', type: 'microsoft.sql/servers/databases', parentId: `/subscriptions/${SUB}/resourcegroups/rg1/providers/microsoft.sql/servers/srv` },
+  ],
+  [
+    'name with spaces, parentheses, dots',
+    `/subscriptions/${SUB}/resourceGroups/rg (prod).v2/providers/Microsoft.Web/sites/my site(1).x`,
+    { kind: 'resource', resourceGroup: 'rg (prod).v2', name: 'my site(1).x' },
+  ],
+  ['unicode names', `/subscriptions/${SUB}/resourceGroups/rg-café/providers/Microsoft.Web/sites/Ünïcødé`, { kind: 'resource', name: 'Ünïcødé', resourceGroup: 'rg-café' }],
+  ['duplicate slashes', `//subscriptions/${SUB}//resourceGroups/rg1///`, { kind: 'resourceGroup', normalized: `/subscriptions/${SUB}/resourcegroups/rg1` }],
+  ['missing leading slash', `subscriptions/${SUB}/resourceGroups/rg1`, { kind: 'resourceGroup', normalized: `/subscriptions/${SUB}/resourcegroups/rg1` }],
+  [
+    'subscription-level resource',
+    `/subscriptions/${SUB}/providers/Microsoft.Security/pricings/VirtualMachines`,
+    { kind: 'resource', type: 'microsoft.security/pricings', parentId: `/subscriptions/${SUB}` },
+  ],
+  [
+    'deployment',
+    `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.Resources/deployments/Microsoft.StorageAccount-20180719`,
+    { kind: 'nonResource', type: 'microsoft.resources/deployments', parentId: `/subscriptions/${SUB}/resourcegroups/rg1` },
+  ],
+  [
+    'deployment operation',
+    `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.Resources/deployments/d1/operations/op1`,
+    { kind: 'nonResource' },
+  ],
+  ['role assignment on a subscription', `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleAssignments/abc`, { kind: 'nonResource', parentId: `/subscriptions/${SUB}` }],
+  ['lock on a resource group', `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.Authorization/locks/nodelete`, { kind: 'nonResource' }],
+  ['policy assignment', `/subscriptions/${SUB}/providers/Microsoft.Authorization/policyAssignments/pa1`, { kind: 'nonResource' }],
+  ['policy exemption', `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.Authorization/policyExemptions/ex1`, { kind: 'nonResource' }],
+  [
+    'lock on a resource (extension)',
+    `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.Compute/virtualMachines/VM1/providers/Microsoft.Authorization/locks/l1`,
+    {
+      kind: 'nonResource',
+      type: 'microsoft.authorization/locks',
+      providerNamespace: 'microsoft.authorization',
+      name: 'l1',
+      parentId: `/subscriptions/${SUB}/resourcegroups/rg1/providers/microsoft.compute/virtualmachines/vm1`,
+    },
+  ],
+  [
+    'diagnostic settings on a resource',
+    `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.KeyVault/vaults/kv/providers/microsoft.insights/diagnosticSettings/toLA`,
+    { kind: 'nonResource', type: 'microsoft.insights/diagnosticsettings' },
+  ],
+  [
+    'resource health annotation (extension)',
+    `/subscriptions/${SUB}/resourceGroups/SampleTestRg/providers/Microsoft.Compute/virtualMachines/VirtualMachineTest8/providers/Microsoft.ResourceHealth/resourceAnnotations/current`,
+    { kind: 'nonResource', type: 'microsoft.resourcehealth/resourceannotations' },
+  ],
+  ['tags write', `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.Resources/tags/default`, { kind: 'nonResource' }],
+];
+
+describe('parseResourceId', () => {
+  it.each(cases)('%s', (_label, id, expected) => {
+    const parsed = parseResourceId(id);
+    expect(parsed.original).toBe(id);
+    expect(parsed).toMatchObject(expected);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['tenant-level id', '/providers/Microsoft.Management/managementGroups/mg1'],
+    ['not an id', 'hello world'],
+    ['subscriptions without id', '/subscriptions/'],
+    ['resource group without name', `/subscriptions/${SUB}/resourceGroups`],
+    ['type prefix without name', `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines`],
+    ['providers without namespace', `/subscriptions/${SUB}/resourceGroups/rg/providers`],
+    ['unknown segment', `/subscriptions/${SUB}/resourceGroups/rg/things/x`],
+  ])('rejects %s with a PermanentError naming the id', (_label, id) => {
+    let caught: unknown;
+    try {
+      parseResourceId(id);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(PermanentError);
+    expect((caught as PermanentError).source).toBe('input');
+    expect((caught as Error).message).toContain('Not an Azure resource id');
+    expect((caught as Error).message).toContain(JSON.stringify(id).slice(1, -1).slice(0, 40));
+  });
+});
+
+describe('helpers', () => {
+  it('subscriptionIdOf and resourceGroupIdOf are normalised', () => {
+    const id = `/subscriptions/${SUB.toUpperCase()}/resourceGroups/My-RG/providers/Microsoft.Web/sites/a`;
+    expect(subscriptionIdOf(id)).toBe(SUB);
+    expect(resourceGroupIdOf(id)).toBe(`/subscriptions/${SUB}/resourcegroups/my-rg`);
+    expect(resourceGroupIdOf(`/subscriptions/${SUB}`)).toBeUndefined();
+    expect(resourceGroupIdOf(`/subscriptions/${SUB}/providers/Microsoft.Security/pricings/x`)).toBeUndefined();
+  });
+
+  it('isWithinResourceGroup is case-insensitive and does not match name prefixes', () => {
+    const rg = `/subscriptions/${SUB}/resourcegroups/rg1`;
+    expect(isWithinResourceGroup(`/subscriptions/${SUB}/resourceGroups/RG1/providers/A.B/c/d`, rg)).toBe(true);
+    expect(isWithinResourceGroup(`/subscriptions/${SUB}/resourceGroups/RG1`, rg)).toBe(true);
+    expect(isWithinResourceGroup(`/subscriptions/${SUB}/resourceGroups/rg10/providers/A.B/c/d`, rg)).toBe(false);
+  });
+
+  it('normalizeResourceId lower-cases, collapses and trims slashes', () => {
+    expect(normalizeResourceId('Subscriptions//X/ResourceGroups/Y/')).toBe('/subscriptions/x/resourcegroups/y');
+  });
+});
+
+describe('toPortIdentifier', () => {
+  it.each([
+    ['plain', `/subscriptions/${SUB}/resourceGroups/RG/providers/Microsoft.Web/sites/App1`, `/subscriptions/${SUB}/resourcegroups/rg/providers/microsoft.web/sites/app1`],
+    ['space becomes _ (as Port’s own Azure tools do)', `/subscriptions/${SUB}/resourceGroups/my rg`, `/subscriptions/${SUB}/resourcegroups/my_rg`],
+    ['parentheses are escaped', `/subscriptions/${SUB}/resourceGroups/rg(1)`, `/subscriptions/${SUB}/resourcegroups/rg=281=29`],
+    ['= itself is escaped', `/subscriptions/${SUB}/resourceGroups/a=b`, `/subscriptions/${SUB}/resourcegroups/a=3db`],
+    ['unicode letters are kept', `/subscriptions/${SUB}/resourceGroups/Café`, `/subscriptions/${SUB}/resourcegroups/café`],
+    ['emoji is escaped by code point', `/subscriptions/${SUB}/resourceGroups/rg😀`, `/subscriptions/${SUB}/resourcegroups/rg=u01f600`],
+  ])('%s', (_label, id, expected) => {
+    expect(toPortIdentifier(id)).toBe(expected);
+    expect(PORT_IDENTIFIER_PATTERN.test(expected)).toBe(true);
+  });
+
+  it('distinct forbidden characters give distinct identifiers', () => {
+    const base = `/subscriptions/${SUB}/resourceGroups/rg`;
+    const variants = ['(', ')', '#', '%', '&', "'", ',', '[', ']', '?', '*', ';', '=', '=28', '!'].map((c) => toPortIdentifier(base + c));
+    expect(new Set(variants).size).toBe(variants.length);
+  });
+
+  it('long ids are truncated to 1000 characters with a stable hash suffix', () => {
+    const long = `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Web/sites/${'a'.repeat(1200)}`;
+    const other = `${long.slice(0, -1)}b`;
+    const id = toPortIdentifier(long);
+    expect(id.length).toBeLessThanOrEqual(1000);
+    expect(PORT_IDENTIFIER_PATTERN.test(id)).toBe(true);
+    expect(toPortIdentifier(long.toUpperCase())).toBe(id);
+    expect(toPortIdentifier(other)).not.toBe(id);
+  });
+
+  it('the Event Grid sample resourceUri and the Resource Graph id of the same resource agree', () => {
+    const write = JSON.parse(
+      readFileSync(join(SPECS, 'Microsoft.Resources/stable/2018-01-01/examples/event-grid-schema/resource_write_success.json'), 'utf8'),
+    ) as { data: { resourceUri: string } } | { data: { resourceUri: string } }[];
+    const del = JSON.parse(
+      readFileSync(join(SPECS, 'Microsoft.Resources/stable/2018-01-01/examples/event-grid-schema/resource_delete_success.json'), 'utf8'),
+    ) as { data: { resourceUri: string } } | { data: { resourceUri: string } }[];
+    const uriOf = (sample: typeof write) => (Array.isArray(sample) ? sample[0]! : sample).data.resourceUri;
+    const writeUri = uriOf(write);
+    const deleteUri = uriOf(del);
+    // The two samples disagree on casing (`resourcegroups` vs `resourceGroups`): one identifier regardless.
+    expect(writeUri).not.toBe(deleteUri);
+    // Resource Graph's `id` for the same storage account: canonical ARM casing.
+    const argId = '/subscriptions/{subscription-id}/resourceGroups/{resource-group}/providers/Microsoft.Storage/storageAccounts/{storage-name}';
+    expect(toPortIdentifier(writeUri)).toBe(toPortIdentifier(argId));
+    expect(toPortIdentifier(deleteUri)).toBe(toPortIdentifier(argId));
+    expect(PORT_IDENTIFIER_PATTERN.test(toPortIdentifier(argId))).toBe(true);
+    expect(parseResourceId(writeUri).kind).toBe('resource');
+  });
+
+  const idArbitrary = fc
+    .tuple(
+      fc.uuid(),
+      fc.string({ minLength: 1, maxLength: 40, unit: 'grapheme' }).filter((s) => !s.includes('/')),
+      fc.constantFrom('Microsoft.Storage/storageAccounts', 'Microsoft.Web/sites', 'microsoft.sql/servers'),
+      fc.string({ minLength: 1, maxLength: 80, unit: 'grapheme' }).filter((s) => !s.includes('/')),
+    )
+    .map(([sub, rg, type, name]) => `/subscriptions/${sub}/resourceGroups/${rg}/providers/${type}/${name}`);
+
+  const recase = (id: string, flips: boolean[]) =>
+    [...id].map((ch, i) => (flips[i % flips.length] ? ch.toUpperCase() : ch.toLowerCase())).join('');
+
+  it('property: any casing of an id gives the same identifier, which Port accepts', () => {
+    fc.assert(
+      // Characters whose case mapping is not a round trip (ß → SS, İ → i̇) are different ids, not other casings.
+      fc.property(idArbitrary.filter((id) => id.toUpperCase().toLowerCase() === id.toLowerCase()), fc.array(fc.boolean(), { minLength: 1, maxLength: 16 }), (id, flips) => {
+        const identifier = toPortIdentifier(id);
+        expect(toPortIdentifier(recase(id, flips))).toBe(toPortIdentifier(id.toLowerCase()));
+        expect(identifier.length).toBeLessThanOrEqual(1000);
+        expect(PORT_IDENTIFIER_PATTERN.test(identifier)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('property: any string at all maps to a valid identifier (never ".", "..", too long or forbidden)', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 1500, unit: 'binary' }), (raw) => {
+        const identifier = toPortIdentifier(raw);
+        expect(identifier.length).toBeGreaterThan(0);
+        expect(identifier.length).toBeLessThanOrEqual(1000);
+        expect(PORT_IDENTIFIER_PATTERN.test(identifier)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
