@@ -1,0 +1,145 @@
+/**
+ * `azure-port-sync check [--json]`: can this configuration work? Each check prints pass or fail with its reason;
+ * the exit code is non-zero if any failed.
+ */
+import { armScopeFor } from '../azure/credential.js';
+import { defaultBlueprints } from '../port/blueprints.js';
+import type { Settings } from '../settings.js';
+import { cliCredential, cliGraph, cliLogger, cliPort, cliSettings } from './context.js';
+import { EXIT, type CliIo } from './io.js';
+
+export type CheckStatus = 'pass' | 'fail' | 'skip';
+export interface CheckResult {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+}
+
+const TIMEOUT_MS = 30_000;
+
+export async function checkCommand(io: CliIo, options: { json?: boolean }): Promise<number> {
+  const results: CheckResult[] = [];
+  const report = (r: CheckResult) => {
+    results.push(r);
+    if (!options.json) io.stdout.write(`${r.status.toUpperCase().padEnd(4)}  ${r.name}: ${r.detail}\n`);
+  };
+  const attempt = async (name: string, fn: () => Promise<string>): Promise<boolean> => {
+    try {
+      report({ name, status: 'pass', detail: await withTimeout(fn()) });
+      return true;
+    } catch (error) {
+      report({ name, status: 'fail', detail: reason(error) });
+      return false;
+    }
+  };
+
+  let settings: Settings;
+  try {
+    settings = cliSettings(io);
+    report({ name: 'settings', status: 'pass', detail: 'all app settings are valid' });
+  } catch (error) {
+    report({ name: 'settings', status: 'fail', detail: reason(error) });
+    return finish(io, results, options.json === true);
+  }
+  const logger = cliLogger(io, settings, options.json === true);
+  const credential = await cliCredential(io, settings);
+
+  const azureAuth = await attempt('azure authentication', async () => {
+    const token = await credential.getToken(armScopeFor(settings.azure.armEndpoint));
+    if (!token) throw new Error('the credential returned no token');
+    return `got a token for ${armScopeFor(settings.azure.armEndpoint)}`;
+  });
+  if (azureAuth) {
+    await attempt('resource graph', async () => {
+      const graph = await cliGraph(io, settings, logger, credential);
+      const scope = await graph.resolveScope();
+      let rows = 0;
+      for await (const page of graph.listSubscriptions(scope)) {
+        rows += page.length;
+        break;
+      }
+      return `${scope.subscriptionIds.length} subscription(s) in scope, ${rows} readable`;
+    });
+  } else {
+    report({ name: 'resource graph', status: 'skip', detail: 'no Azure token' });
+  }
+
+  const port = await cliPort(io, settings, logger);
+  try {
+    const portAuth = await attempt('port authentication', async () => {
+      // Any authenticated read proves the credentials; a missing blueprint is the next check's business.
+      await port.getEntity(settings.port.blueprints.state, 'azure-port-sync-check').catch((error: unknown) => {
+        if ((error as { status?: number }).status === 404) return undefined;
+        throw error;
+      });
+      return `authenticated to ${settings.port.apiUrl}`;
+    });
+    if (portAuth) {
+      for (const blueprint of defaultBlueprints(settings.port.blueprints)) {
+        await attempt(`port blueprint ${blueprint.identifier}`, async () => {
+          for await (const _page of port.searchEntities(blueprint.identifier, { include: ['$identifier'], limit: 1 })) break;
+          return 'exists and is readable';
+        });
+      }
+    } else {
+      report({ name: 'port blueprints', status: 'skip', detail: 'not authenticated to Port' });
+    }
+  } finally {
+    port.close?.();
+  }
+
+  await checkQueue(io, settings, report);
+  return finish(io, results, options.json === true);
+}
+
+async function checkQueue(io: CliIo, settings: Settings, report: (r: CheckResult) => void): Promise<void> {
+  const configured = ['AzureWebJobsStorage', 'AzureWebJobsStorage__queueServiceUri', 'AzureWebJobsStorage__accountName'].some(
+    (k) => (io.env[k] ?? '').trim() !== '',
+  );
+  const name = `queue ${settings.events.queueName}`;
+  if (!configured) {
+    report({ name, status: 'skip', detail: 'AzureWebJobsStorage is not set (only the Function App needs it)' });
+    return;
+  }
+  try {
+    const { QueueServiceClient } = await import('@azure/storage-queue');
+    const storage = settings.events.storage;
+    let service: InstanceType<typeof QueueServiceClient>;
+    if ('connectionString' in storage) {
+      service = QueueServiceClient.fromConnectionString(storage.connectionString);
+    } else {
+      const credential = io.deps?.credential ?? (await import('../azure/credential.js')).createAzureCredential({
+        ...(storage.clientId ? { managedIdentityClientId: storage.clientId } : {}),
+      });
+      service = new QueueServiceClient(storage.queueServiceUri, credential);
+    }
+    const props = await withTimeout(service.getQueueClient(settings.events.queueName).getProperties());
+    report({ name, status: 'pass', detail: `reachable, about ${props.approximateMessagesCount ?? 0} message(s) waiting` });
+  } catch (error) {
+    report({ name, status: 'fail', detail: reason(error) });
+  }
+}
+
+function finish(io: CliIo, results: CheckResult[], json: boolean): number {
+  const failed = results.filter((r) => r.status === 'fail').length;
+  if (json) io.stdout.write(JSON.stringify({ ok: failed === 0, checks: results }, null, 2) + '\n');
+  else io.stdout.write(failed === 0 ? 'all checks passed\n' : `${failed} check(s) failed\n`);
+  return failed === 0 ? EXIT.ok : EXIT.failed;
+}
+
+function reason(error: unknown): string {
+  if (error instanceof Error) {
+    const e = error as Error & { status?: number; traceId?: string; statusCode?: number };
+    const status = e.status ?? e.statusCode;
+    return `${e.message}${status ? ` (HTTP ${status})` : ''}${e.traceId ? ` (trace id ${e.traceId})` : ''}`;
+  }
+  return String(error);
+}
+
+function withTimeout<T>(promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${TIMEOUT_MS / 1000}s`)), TIMEOUT_MS);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

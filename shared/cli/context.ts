@@ -1,0 +1,58 @@
+/**
+ * Settings, logger and clients for a CLI command, built the way production builds them; tests swap in the
+ * emulator credential through CliIo.deps.
+ */
+import type { TokenCredential } from '@azure/identity';
+import type { ResourceGraphApi } from '../azure/types.js';
+import { createLogger, jsonLineSink, type Logger, type LogLevel } from '../log.js';
+import type { PortApi } from '../port/types.js';
+import { loadSettings, SettingsError, type Settings } from '../settings.js';
+import { CliExit, EXIT, type CliIo } from './io.js';
+
+export function cliSettings(io: CliIo): Settings {
+  try {
+    // The CLI's reconcile/status/check never need the queue connection; check reports it separately.
+    return loadSettings(io.env, { requireQueueStorage: false });
+  } catch (error) {
+    if (error instanceof SettingsError) throw new CliExit(EXIT.usage, error.message);
+    throw error;
+  }
+}
+
+/** Logs go to stderr (JSON lines with --json, short text otherwise); stdout carries only the command's result. */
+export function cliLogger(io: CliIo, settings: Settings | undefined, json: boolean): Logger {
+  const level: LogLevel = io.env.LOG_LEVEL && settings ? settings.logLevel : 'warn';
+  if (json) return createLogger(jsonLineSink((line) => io.stderr.write(line + '\n')), level);
+  return createLogger((lvl, message, fields) => {
+    const extra = Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : '';
+    io.stderr.write(`${lvl}: ${message}${extra}\n`);
+  }, level);
+}
+
+export async function cliCredential(io: CliIo, settings: Settings): Promise<TokenCredential> {
+  if (io.deps?.credential) return io.deps.credential;
+  const { createAzureCredential } = await import('../azure/credential.js');
+  return createAzureCredential(settings.azure);
+}
+
+export async function cliPort(io: CliIo, settings: Settings, logger: Logger): Promise<PortApi & { close?(): void }> {
+  if (io.deps?.createPort) return io.deps.createPort(settings, logger);
+  const { createPortClient } = await import('../port/client.js');
+  return createPortClient(settings.port, logger);
+}
+
+export async function cliGraph(io: CliIo, settings: Settings, logger: Logger, credential: TokenCredential): Promise<ResourceGraphApi> {
+  if (io.deps?.createGraph) return io.deps.createGraph(settings, logger, credential);
+  const { ResourceGraphReader } = await import('../azure/resourceGraph.js');
+  return new ResourceGraphReader({
+    endpoint: settings.azure.armEndpoint,
+    credential,
+    subscriptionIds: settings.azure.subscriptionIds,
+    managementGroupIds: settings.azure.managementGroupIds,
+    subscriptionBatchSize: settings.azure.subscriptionBatchSize,
+    maxConcurrency: settings.azure.argMaxConcurrency,
+    includeResourceTypes: settings.azure.includeResourceTypes,
+    excludeResourceTypes: settings.azure.excludeResourceTypes,
+    logger,
+  });
+}

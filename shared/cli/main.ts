@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+/**
+ * The `azure-port-sync` command line: run reconciliation outside Functions, show the sync state, check a
+ * configuration. Settings come from the environment, exactly as the Function App reads them (AzureWebJobsStorage
+ * excepted); Azure sign-in is DefaultAzureCredential, so `az login` is enough locally.
+ *
+ * runCli never touches process globals, so tests run it in-process against the emulators.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import { checkCommand } from './checkCommand.js';
+import { CliExit, EXIT, type CliIo } from './io.js';
+import { reconcileCommand } from './reconcileCommand.js';
+import { statusCommand } from './statusCommand.js';
+
+export type { CliIo, CliDeps } from './io.js';
+
+export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
+  const program = new Command('azure-port-sync')
+    .description('Keeps the Port software catalog an exact mirror of an Azure estate.')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .showHelpAfterError();
+
+  program
+    .command('reconcile')
+    .description('run a reconciliation now (full or windowed, as the timer would, unless --mode says otherwise)')
+    .addOption(new Option('--mode <mode>', 'force a full sync or a change window').choices(['full', 'window']))
+    .option('--dry-run', 'write nothing; print what would be created, updated and deleted (the drift report)')
+    .option('--json', 'machine-readable output on stdout')
+    .option('--no-progress', 'no progress output on stderr')
+    .action(async (opts: { mode?: 'full' | 'window'; dryRun?: boolean; json?: boolean; progress?: boolean }) => {
+      setExitCode(await reconcileCommand(io, opts));
+    });
+
+  program
+    .command('status')
+    .description('print the sync state kept in Port (cursor, last full sync, last run)')
+    .option('--json', 'machine-readable output on stdout')
+    .action(async (opts: { json?: boolean }) => {
+      setExitCode(await statusCommand(io, opts));
+    });
+
+  program
+    .command('check')
+    .description('check Azure and Port sign-in, Resource Graph access, the blueprints and the queue')
+    .option('--json', 'machine-readable output on stdout')
+    .action(async (opts: { json?: boolean }) => {
+      setExitCode(await checkCommand(io, opts));
+    });
+
+  return program;
+}
+
+/** Runs the CLI with `argv` (arguments only, no node/script) and returns the exit code. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = buildProgram(io, (code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here with exit code 0; usage errors were already printed by commander.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (error instanceof CliExit) {
+      io.stderr.write(error.message + '\n');
+      return error.code;
+    }
+    io.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.failed;
+  }
+  return exitCode;
+}
+
+function invokedDirectly(): boolean {
+  if (!process.argv[1]) return false;
+  try {
+    return realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
+  runCli(process.argv.slice(2), { env: process.env, stdout: process.stdout, stderr: process.stderr }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = EXIT.failed;
+    },
+  );
+}

@@ -1,0 +1,236 @@
+/**
+ * Where a run's writes go: Port (pipelined bulk upserts, bulk deletes) or, for a dry run, a plan.
+ * Both count the same way, which is what lets a dry run's plan be compared with the real run that follows.
+ */
+import type { Logger } from '../../log.js';
+import type { PortApi, PortEntity } from '../../port/types.js';
+import { emptyCounts, type BlueprintCounts, type RunCounts } from './state.js';
+
+export interface PlannedUpdate {
+  identifier: string;
+  /** `$title`, `properties.tags`, … */
+  fields: string[];
+}
+
+export interface BlueprintPlan {
+  create: string[];
+  update: PlannedUpdate[];
+  delete: string[];
+}
+
+export interface WriteFailure {
+  blueprint: string;
+  identifier: string;
+  operation: 'upsert' | 'delete';
+  message: string;
+  traceId?: string;
+}
+
+export type UpsertChange = { kind: 'create' } | { kind: 'update'; fields?: string[] };
+
+export interface CatalogWriter {
+  readonly dryRun: boolean;
+  /** Queues an upsert; resolves once there is room in the pipeline (backpressure), not when it is written. */
+  upsert(blueprint: string, entity: PortEntity, change: UpsertChange): Promise<void>;
+  /** Waits for every queued upsert to finish. Call between dependency levels (subscriptions → groups → resources). */
+  flush(): Promise<void>;
+  delete(blueprint: string, identifiers: string[]): Promise<void>;
+  unchanged(blueprint: string, count?: number): void;
+  counts(): RunCounts;
+  failures(): WriteFailure[];
+  failureCount(): number;
+  plan(): Record<string, BlueprintPlan>;
+}
+
+const MAX_RECORDED_FAILURES = 50;
+
+abstract class CountingWriter {
+  protected readonly byBlueprint = new Map<string, BlueprintCounts>();
+  protected readonly recordedFailures: WriteFailure[] = [];
+  protected failed = 0;
+
+  protected bucket(blueprint: string): BlueprintCounts {
+    let c = this.byBlueprint.get(blueprint);
+    if (!c) {
+      c = emptyCounts();
+      this.byBlueprint.set(blueprint, c);
+    }
+    return c;
+  }
+
+  unchanged(blueprint: string, count = 1): void {
+    this.bucket(blueprint).unchanged += count;
+  }
+
+  protected recordFailure(failure: WriteFailure): void {
+    this.failed += 1;
+    this.bucket(failure.blueprint).failed += 1;
+    if (this.recordedFailures.length < MAX_RECORDED_FAILURES) this.recordedFailures.push(failure);
+  }
+
+  counts(): RunCounts {
+    const total = emptyCounts();
+    const byBlueprint: Record<string, BlueprintCounts> = {};
+    for (const [bp, c] of this.byBlueprint) {
+      byBlueprint[bp] = { ...c };
+      total.created += c.created;
+      total.updated += c.updated;
+      total.unchanged += c.unchanged;
+      total.deleted += c.deleted;
+      total.failed += c.failed;
+    }
+    return { ...total, byBlueprint };
+  }
+
+  failures(): WriteFailure[] {
+    return [...this.recordedFailures];
+  }
+
+  failureCount(): number {
+    return this.failed;
+  }
+}
+
+export interface PortWriterOptions {
+  abortSignal?: AbortSignal;
+  /** Entities handed to one upsertEntities call; the client splits them into bulk requests of ≤ 20. */
+  batchSize?: number;
+  /** upsertEntities calls allowed in flight while reading continues. */
+  maxInFlight?: number;
+}
+
+export class PortCatalogWriter extends CountingWriter implements CatalogWriter {
+  readonly dryRun = false;
+  private readonly buffers = new Map<string, PortEntity[]>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly batchSize: number;
+  private readonly maxInFlight: number;
+  private broken: { error: unknown } | undefined;
+
+  constructor(
+    private readonly port: PortApi,
+    private readonly logger: Logger,
+    private readonly options: PortWriterOptions = {},
+  ) {
+    super();
+    this.batchSize = options.batchSize ?? 200;
+    this.maxInFlight = options.maxInFlight ?? 2;
+  }
+
+  /** The change kind only matters to a plan; Port reports itself whether it created or updated. */
+  async upsert(blueprint: string, entity: PortEntity, _change?: UpsertChange): Promise<void> {
+    let buffer = this.buffers.get(blueprint);
+    if (!buffer) {
+      buffer = [];
+      this.buffers.set(blueprint, buffer);
+    }
+    buffer.push(entity);
+    if (buffer.length >= this.batchSize) await this.dispatch(blueprint);
+  }
+
+  async flush(): Promise<void> {
+    for (const blueprint of [...this.buffers.keys()]) await this.dispatch(blueprint);
+    await Promise.all(this.inFlight);
+    this.throwIfBroken();
+  }
+
+  private async dispatch(blueprint: string): Promise<void> {
+    const batch = this.buffers.get(blueprint);
+    if (!batch || batch.length === 0) return;
+    this.buffers.set(blueprint, []);
+    while (this.inFlight.size >= this.maxInFlight) await Promise.race(this.inFlight);
+    this.throwIfBroken();
+    // A rejected call is parked as `broken` and rethrown to the reader, never left as an unhandled rejection.
+    const call: Promise<void> = this.send(blueprint, batch)
+      .catch((error: unknown) => {
+        this.broken ??= { error };
+      })
+      .finally(() => this.inFlight.delete(call));
+    this.inFlight.add(call);
+  }
+
+  private throwIfBroken(): void {
+    if (this.broken) throw this.broken.error;
+  }
+
+  private async send(blueprint: string, batch: PortEntity[]): Promise<void> {
+    const outcomes = await this.port.upsertEntities(blueprint, batch, { abortSignal: this.options.abortSignal });
+    const counts = this.bucket(blueprint);
+    for (const outcome of outcomes) {
+      if (outcome.ok) {
+        if (outcome.created) counts.created += 1;
+        else counts.updated += 1;
+      } else {
+        const failure: WriteFailure = {
+          blueprint,
+          identifier: outcome.identifier,
+          operation: 'upsert',
+          message: outcome.error.message,
+          ...(outcome.error.traceId ? { traceId: outcome.error.traceId } : {}),
+        };
+        this.recordFailure(failure);
+        this.logger.error('reconcile upsert failed', { ...failure, error: outcome.error.toLogFields() });
+      }
+    }
+  }
+
+  async delete(blueprint: string, identifiers: string[]): Promise<void> {
+    if (identifiers.length === 0) return;
+    const result = await this.port.deleteEntities(blueprint, identifiers, {
+      deleteDependents: false,
+      abortSignal: this.options.abortSignal,
+    });
+    this.bucket(blueprint).deleted += result.deleted.length;
+    for (const { identifier, error } of result.failed) {
+      const failure: WriteFailure = {
+        blueprint,
+        identifier,
+        operation: 'delete',
+        message: error.message,
+        ...(error.traceId ? { traceId: error.traceId } : {}),
+      };
+      this.recordFailure(failure);
+      this.logger.error('reconcile delete failed', { ...failure, error: error.toLogFields() });
+    }
+  }
+
+  plan(): Record<string, BlueprintPlan> {
+    return {};
+  }
+}
+
+/** Records what a run would do; writes nothing. */
+export class PlanCatalogWriter extends CountingWriter implements CatalogWriter {
+  readonly dryRun = true;
+  private readonly plans = new Map<string, BlueprintPlan>();
+
+  private planFor(blueprint: string): BlueprintPlan {
+    let p = this.plans.get(blueprint);
+    if (!p) {
+      p = { create: [], update: [], delete: [] };
+      this.plans.set(blueprint, p);
+    }
+    return p;
+  }
+
+  async upsert(blueprint: string, entity: PortEntity, change: UpsertChange): Promise<void> {
+    if (change.kind === 'create') {
+      this.planFor(blueprint).create.push(entity.identifier);
+      this.bucket(blueprint).created += 1;
+    } else {
+      this.planFor(blueprint).update.push({ identifier: entity.identifier, fields: change.fields ?? [] });
+      this.bucket(blueprint).updated += 1;
+    }
+  }
+
+  async flush(): Promise<void> {}
+
+  async delete(blueprint: string, identifiers: string[]): Promise<void> {
+    this.planFor(blueprint).delete.push(...identifiers);
+    this.bucket(blueprint).deleted += identifiers.length;
+  }
+
+  plan(): Record<string, BlueprintPlan> {
+    return Object.fromEntries(this.plans);
+  }
+}

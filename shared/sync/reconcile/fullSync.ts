@@ -1,0 +1,192 @@
+/**
+ * Full reconciliation: make Port's three catalog blueprints equal to what Resource Graph shows for the scope.
+ *
+ * 1. Fingerprint what Port holds in scope (identifier → short hash; never whole entities).
+ * 2. Stream subscriptions, then resource groups, then resources from Resource Graph page by page; map each row,
+ *    compare with Port's fingerprint and queue only real changes for bulk upsert while the next page is read.
+ *    Each level is flushed before the next starts, so relation targets exist before what points at them.
+ * 3. Whatever Port holds in scope and Azure did not return is a deletion candidate; the deletion guard decides
+ *    (deletionGuard.ts), and deletions run children first: resources, groups, subscriptions.
+ *
+ * Any Resource Graph error throws out of here before step 3, so a partial read never deletes anything.
+ */
+import type { ArgOperationOptions, ArgRow, QueryScope } from '../../azure/types.js';
+import { mapRow } from '../../mapping/index.js';
+import type { PortApi } from '../../port/types.js';
+import { changedFields, fingerprint, withExplicitNulls, type BlueprintFields } from './fingerprint.js';
+import { decideDeletions } from './deletionGuard.js';
+import { loadPortSnapshot, type PortSnapshot } from './portSnapshot.js';
+import { subscriptionOfIdentifier } from './scope.js';
+import { typeAllowed, type ReconcilePhase, type SyncContext, type SyncOutcome } from './context.js';
+import { prefetch, type Prefetched } from './prefetch.js';
+import { PermanentError } from '../../errors.js';
+
+type Level = 'subscription' | 'resourceGroup' | 'resource';
+
+/** Resource Graph pages (≤ 1000 rows each) read ahead per level. */
+const PREFETCH_PAGES = 4;
+
+const LEVELS: { level: Level; phase: ReconcilePhase }[] = [
+  { level: 'subscription', phase: 'subscriptions' },
+  { level: 'resourceGroup', phase: 'resourceGroups' },
+  { level: 'resource', phase: 'resources' },
+];
+
+export async function runFullSync(ctx: SyncContext): Promise<SyncOutcome> {
+  const subscriptionsInScope = new Set(ctx.scope.subscriptionIds.map((s) => s.toLowerCase()));
+  // Resource Graph pages start arriving while Port is read and while the previous level's writes drain; each
+  // level's buffer is bounded, so memory is too.
+  const streams: Record<Level, Prefetched<ArgRow[]>> = {
+    subscription: prefetch(listLevel(ctx, 'subscription'), PREFETCH_PAGES),
+    resourceGroup: prefetch(listLevel(ctx, 'resourceGroup'), PREFETCH_PAGES),
+    resource: prefetch(listLevel(ctx, 'resource'), PREFETCH_PAGES),
+  };
+  try {
+    return await syncLevels(ctx, subscriptionsInScope, streams);
+  } finally {
+    await Promise.all(Object.values(streams).map((s) => s.close()));
+  }
+}
+
+async function syncLevels(
+  ctx: SyncContext,
+  subscriptionsInScope: ReadonlySet<string>,
+  streams: Record<Level, Prefetched<ArgRow[]>>,
+): Promise<SyncOutcome> {
+  let portEntitiesRead = 0;
+  const snapshotOf = (fields: BlueprintFields) =>
+    loadSnapshotOrEmpty(ctx.port, fields, subscriptionsInScope, {
+      abortSignal: ctx.abortSignal,
+      detailed: ctx.detailed,
+      onPage: (n) => {
+        portEntitiesRead += n;
+        ctx.progress('port-read', 0, portEntitiesRead);
+      },
+    });
+  const [subscriptions, resourceGroups, resources] = await Promise.all([
+    snapshotOf(ctx.fields.subscription),
+    snapshotOf(ctx.fields.resourceGroup),
+    snapshotOf(ctx.fields.resource),
+  ]);
+  const snapshots: Record<Level, PortSnapshot> = { subscription: subscriptions, resourceGroup: resourceGroups, resource: resources };
+
+  const seen: Record<Level, Set<string>> = { subscription: new Set(), resourceGroup: new Set(), resource: new Set() };
+  const subscriptionsWithRows = new Set<string>();
+  const incompleteReasons: string[] = [];
+  let mappingFailures = 0;
+
+  for (const { level, phase } of LEVELS) {
+    const fields = ctx.fields[level];
+    const snapshot = snapshots[level];
+    let pages = 0;
+    let rows = 0;
+    for await (const page of streams[level]) {
+      ctx.abortSignal?.throwIfAborted();
+      pages += 1;
+      for (const row of page) {
+        rows += 1;
+        const subscription = (row.subscriptionId ?? subscriptionOfIdentifier(row.id) ?? '').toLowerCase();
+        if (subscription) subscriptionsWithRows.add(subscription);
+        if (level === 'resource' && !typeAllowed(row.type, ctx.azure)) continue;
+        let mapped;
+        try {
+          mapped = mapRow(row, ctx.ids);
+        } catch (error) {
+          // A row we cannot map is a partial read: its entity would otherwise look deleted.
+          mappingFailures += 1;
+          ctx.logger.warn('reconcile could not map a Resource Graph row', { id: row.id, error });
+          continue;
+        }
+        if (!mapped || mapped.blueprint !== fields.blueprint) continue;
+        const identifier = mapped.entity.identifier;
+        if (seen[level].has(identifier)) continue;
+        seen[level].add(identifier);
+        const after = fingerprint(mapped.entity, fields, ctx.detailed);
+        const before = snapshot.fingerprints.get(identifier);
+        if (before === after) {
+          ctx.writer.unchanged(fields.blueprint);
+          continue;
+        }
+        await ctx.writer.upsert(
+          fields.blueprint,
+          withExplicitNulls(mapped.entity, fields),
+          before === undefined
+            ? { kind: 'create' }
+            : { kind: 'update', ...(ctx.detailed ? { fields: changedFields(before, after, fields) } : {}) },
+        );
+      }
+      ctx.progress(phase, pages, rows);
+    }
+    await ctx.writer.flush();
+  }
+
+  if (mappingFailures > 0) incompleteReasons.push(`${mappingFailures} Resource Graph row(s) could not be mapped`);
+  if (ctx.writer.failureCount() > 0) incompleteReasons.push(`${ctx.writer.failureCount()} Port write(s) failed`);
+
+  const silentSubscriptions: string[] = [];
+  const subscriptionsInPort = new Set<string>();
+  for (const snapshot of Object.values(snapshots)) for (const s of snapshot.countBySubscription.keys()) subscriptionsInPort.add(s);
+  for (const s of subscriptionsInPort) if (!subscriptionsWithRows.has(s)) silentSubscriptions.push(s);
+
+  // A subscription we lost access to drops out of the resolved scope, so its entities are never candidates; the
+  // state still says so. Explicit lists report it (unreadableSubscriptionIds); with "every readable subscription"
+  // it shows as Port entities under a subscription outside the scope.
+  const unreadable = new Set<string>((ctx.scope.unreadableSubscriptionIds ?? []).map((s) => s.toLowerCase()));
+  const allReadable = ctx.azure.subscriptionIds.length === 0 && ctx.azure.managementGroupIds.length === 0;
+  if (allReadable) for (const snapshot of Object.values(snapshots)) for (const s of snapshot.outOfScopeSubscriptions) unreadable.add(s);
+
+  const decision = decideDeletions({
+    incompleteReasons,
+    threshold: ctx.reconcile.deleteThreshold,
+    silentSubscriptions,
+    unreadableSubscriptions: [...unreadable],
+    blueprints: (['resource', 'resourceGroup', 'subscription'] as const).map((level) => {
+      const snapshot = snapshots[level];
+      const candidates: string[] = [];
+      for (const identifier of snapshot.fingerprints.keys()) if (!seen[level].has(identifier)) candidates.push(identifier);
+      return { blueprint: snapshot.blueprint, candidates, inScope: snapshot.fingerprints.size };
+    }),
+  });
+  if (decision.skippedReason) ctx.logger.warn('reconcile deletion skipped', { reason: decision.skippedReason });
+
+  let deleted = 0;
+  ctx.abortSignal?.throwIfAborted();
+  for (const { blueprint, identifiers } of decision.deletions) {
+    await ctx.writer.delete(blueprint, identifiers);
+    deleted += identifiers.length;
+    ctx.progress('delete', 0, deleted);
+  }
+  if (ctx.writer.failureCount() > 0 && incompleteReasons.length === 0) {
+    incompleteReasons.push(`${ctx.writer.failureCount()} Port delete(s) failed`);
+  }
+
+  return {
+    incompleteReasons,
+    ...(decision.skippedReason ? { deletionSkippedReason: decision.skippedReason } : {}),
+  };
+}
+
+function listLevel(ctx: SyncContext, level: Level): AsyncIterable<ArgRow[]> {
+  const options: ArgOperationOptions = ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {};
+  const scope: QueryScope = ctx.scope;
+  if (level === 'subscription') return ctx.graph.listSubscriptions(scope, options);
+  if (level === 'resourceGroup') return ctx.graph.listResourceGroups(scope, options);
+  return ctx.graph.listResources(scope, options);
+}
+
+/** A blueprint that does not exist yet (dry run before any real run) holds no entities. */
+async function loadSnapshotOrEmpty(
+  port: PortApi,
+  fields: BlueprintFields,
+  subscriptionsInScope: ReadonlySet<string>,
+  options: Parameters<typeof loadPortSnapshot>[3],
+): Promise<PortSnapshot> {
+  try {
+    return await loadPortSnapshot(port, fields, subscriptionsInScope, options);
+  } catch (error) {
+    if (error instanceof PermanentError && error.status === 404) {
+      return { blueprint: fields.blueprint, fingerprints: new Map(), countBySubscription: new Map(), outOfScopeSubscriptions: new Set() };
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Reads what Port holds, keeping only identifier → fingerprint (never whole entities), so memory stays bounded at
+ * 100k+ entities.
+ */
+import type { PortApi } from '../../port/types.js';
+import { fingerprint, type BlueprintFields } from './fingerprint.js';
+import { subscriptionOfIdentifier } from './scope.js';
+
+export interface PortSnapshot {
+  blueprint: string;
+  fingerprints: Map<string, string>;
+  /** Entities in scope per (lower-cased) subscription id. */
+  countBySubscription: Map<string, number>;
+  /** Subscriptions Port has entities under that are outside the scope (their entities are never touched). */
+  outOfScopeSubscriptions: Set<string>;
+}
+
+export interface SnapshotOptions {
+  abortSignal?: AbortSignal;
+  /** Per-field fingerprints (dry run: name the changed fields). */
+  detailed?: boolean;
+  onPage?: (entities: number) => void;
+}
+
+/** Every entity of the blueprint that lives under a subscription in scope. */
+export async function loadPortSnapshot(
+  port: PortApi,
+  fields: BlueprintFields,
+  subscriptionsInScope: ReadonlySet<string>,
+  options: SnapshotOptions = {},
+): Promise<PortSnapshot> {
+  const fingerprints = new Map<string, string>();
+  const countBySubscription = new Map<string, number>();
+  const outOfScopeSubscriptions = new Set<string>();
+  const search = port.searchEntities(fields.blueprint, {
+    include: fields.include,
+    limit: 1000,
+    ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
+  });
+  for await (const page of search) {
+    for (const entity of page) {
+      const subscription = subscriptionOfIdentifier(entity.identifier);
+      if (!subscription) continue;
+      if (!subscriptionsInScope.has(subscription)) {
+        outOfScopeSubscriptions.add(subscription);
+        continue;
+      }
+      fingerprints.set(entity.identifier, fingerprint(entity, fields, options.detailed));
+      countBySubscription.set(subscription, (countBySubscription.get(subscription) ?? 0) + 1);
+    }
+    options.onPage?.(page.length);
+  }
+  return { blueprint: fields.blueprint, fingerprints, countBySubscription, outOfScopeSubscriptions };
+}
+
+/** Identifiers per `$identifier in [...]` search; the client bounds how many searches run at once. */
+const IDENTIFIERS_PER_SEARCH = 200;
+
+/** Fingerprints of the given identifiers that exist in Port (absent ones are absent from the map). */
+export async function fingerprintsOf(
+  port: PortApi,
+  fields: BlueprintFields,
+  identifiers: string[],
+  options: SnapshotOptions = {},
+): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  const chunks: string[][] = [];
+  for (let i = 0; i < identifiers.length; i += IDENTIFIERS_PER_SEARCH) chunks.push(identifiers.slice(i, i + IDENTIFIERS_PER_SEARCH));
+  await Promise.all(
+    chunks.map(async (chunk) => {
+      const search = port.searchEntities(fields.blueprint, {
+        query: { combinator: 'and', rules: [{ property: '$identifier', operator: 'in', value: chunk }] },
+        include: fields.include,
+        limit: 1000,
+        ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
+      });
+      for await (const page of search) {
+        for (const entity of page) found.set(entity.identifier, fingerprint(entity, fields, options.detailed));
+      }
+    }),
+  );
+  return found;
+}
+
+/** Identifiers of the blueprint's entities strictly under `prefix/` (a resource group's or subscription's children). */
+export async function identifiersUnder(
+  port: PortApi,
+  blueprint: string,
+  prefix: string,
+  options: { abortSignal?: AbortSignal } = {},
+): Promise<string[]> {
+  const out: string[] = [];
+  const search = port.searchEntities(blueprint, {
+    query: { combinator: 'and', rules: [{ property: '$identifier', operator: 'beginsWith', value: `${prefix}/` }] },
+    include: ['$identifier'],
+    limit: 1000,
+    ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
+  });
+  for await (const page of search) for (const entity of page) out.push(entity.identifier);
+  return out;
+}
