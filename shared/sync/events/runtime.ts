@@ -1,0 +1,85 @@
+/**
+ * Builds the real-time path's collaborators from settings. Everything heavy (Azure SDKs, the Port client, the
+ * mapping) is imported dynamically here, so importing the function entry file stays cheap at cold start.
+ */
+import type { Settings } from '../../settings.js';
+import type { Logger } from '../../log.js';
+import type { ResourceGraphApi } from '../../azure/types.js';
+import type { PortApi } from '../../port/types.js';
+import { EventProcessor, type Clock } from './apply.js';
+import { QueuePoisonMover } from './poison.js';
+import { QueueRecheckScheduler, type QueueSender } from './recheck.js';
+
+export interface EventQueues {
+  /** The events queue (re-checks are sent back to it). */
+  events: QueueSender;
+  /** `<queue>-poison`, created on first use. */
+  poison: QueueSender;
+}
+
+/** Queue clients for the configured storage: a connection string, or an identity-based queue service URI. */
+export async function createEventQueues(events: Settings['events']): Promise<EventQueues> {
+  const { QueueServiceClient } = await import('@azure/storage-queue');
+  let service: InstanceType<typeof QueueServiceClient>;
+  if ('connectionString' in events.storage) {
+    service = QueueServiceClient.fromConnectionString(events.storage.connectionString);
+  } else {
+    const identity = await import('@azure/identity');
+    const credential = events.storage.clientId
+      ? new identity.ManagedIdentityCredential({ clientId: events.storage.clientId })
+      : new identity.DefaultAzureCredential();
+    service = new QueueServiceClient(events.storage.queueServiceUri, credential);
+  }
+  const eventsQueue = service.getQueueClient(events.queueName);
+  const poisonQueue = service.getQueueClient(events.poisonQueueName);
+  let poisonReady: Promise<unknown> | undefined;
+  return {
+    events: eventsQueue,
+    poison: {
+      async sendMessage(text, options) {
+        poisonReady ??= poisonQueue.createIfNotExists().catch((error: unknown) => {
+          poisonReady = undefined;
+          throw error;
+        });
+        await poisonReady;
+        return poisonQueue.sendMessage(text, options);
+      },
+    },
+  };
+}
+
+export interface EventRuntimeOverrides {
+  clock?: Clock;
+  /** Replaces the settings-built Resource Graph reader (the bench and soak pass one with an emulator credential). */
+  resourceGraph?: ResourceGraphApi;
+  port?: PortApi;
+}
+
+/** The production EventProcessor: Port client, Resource Graph reader, mapping and queues from settings. */
+export async function createEventProcessor(settings: Settings, logger: Logger, overrides: EventRuntimeOverrides = {}): Promise<EventProcessor> {
+  const [{ createPortClient }, { createResourceGraphReader }, { mapRow }, queues] = await Promise.all([
+    import('../../port/client.js'),
+    import('../../azure/resourceGraph.js'),
+    import('../../mapping/index.js'),
+    createEventQueues(settings.events),
+  ]);
+  return new EventProcessor(
+    {
+      port: overrides.port ?? createPortClient(settings.port, logger),
+      resourceGraph: overrides.resourceGraph ?? createResourceGraphReader(settings.azure, logger),
+      mapRow,
+      blueprints: settings.port.blueprints,
+      recheck: new QueueRecheckScheduler(queues.events),
+      poison: new QueuePoisonMover(queues.poison),
+      logger,
+      ...(overrides.clock ? { clock: overrides.clock } : {}),
+    },
+    {
+      flushWindowMs: settings.events.flushWindowMs,
+      settleTimeMs: settings.events.settleTimeMs,
+      subscriptionIds: settings.azure.subscriptionIds,
+      includeResourceTypes: settings.azure.includeResourceTypes,
+      excludeResourceTypes: settings.azure.excludeResourceTypes,
+    },
+  );
+}

@@ -1,0 +1,137 @@
+/**
+ * Small in-memory fakes of the processor's DEPENDENCIES (Resource Graph, Port, the re-check queue), for fast
+ * semantic tests. End-to-end behaviour is tested against the real emulators in e2e.test.ts.
+ */
+import { normalizeResourceId } from '../../shared/azure/resourceId.js';
+import type { ArgRow, QueryScope, ResourceGraphApi } from '../../shared/azure/types.js';
+import { PermanentError, RetryableError } from '../../shared/errors.js';
+import type { DeleteResult, PortApi, PortEntity, PortRequestCounts, SearchOptions, StoredEntity, UpsertOutcome } from '../../shared/port/types.js';
+import type { RecheckMessage, RecheckScheduler } from '../../shared/sync/events/recheck.js';
+import type { PoisonQueue } from '../../shared/sync/events/poison.js';
+
+export class FakeResourceGraph implements ResourceGraphApi {
+  readonly rows = new Map<string, ArgRow>();
+  readonly lookups: { ids: string[]; scope: QueryScope }[] = [];
+  failNext: Error | undefined;
+  readonly unreadable = new Set<string>();
+
+  put(row: ArgRow): void {
+    this.rows.set(normalizeResourceId(row.id), row);
+  }
+  remove(id: string): void {
+    this.rows.delete(normalizeResourceId(id));
+  }
+  async resolveScope(): Promise<QueryScope> {
+    return { subscriptionIds: [] };
+  }
+  async *listSubscriptions(): AsyncIterable<ArgRow[]> {}
+  async *listResourceGroups(): AsyncIterable<ArgRow[]> {}
+  async *listResources(): AsyncIterable<ArgRow[]> {}
+  async *listChanges(): AsyncIterable<never[]> {}
+  async lookupByIds(ids: string[], scope: QueryScope): Promise<Map<string, ArgRow>> {
+    this.lookups.push({ ids: [...ids], scope });
+    if (this.failNext) {
+      const error = this.failNext;
+      this.failNext = undefined;
+      throw error;
+    }
+    // Like Resource Graph: a 403 only when none of the requested subscriptions is readable.
+    if (scope.subscriptionIds.length > 0 && scope.subscriptionIds.every((s) => this.unreadable.has(s))) {
+      throw new PermanentError('no access to the requested subscriptions', { source: 'resource-graph', status: 403, traceId: 'arg-403' });
+    }
+    const out = new Map<string, ArgRow>();
+    for (const id of ids) {
+      const row = this.rows.get(normalizeResourceId(id));
+      if (row) out.set(normalizeResourceId(id), structuredClone(row));
+    }
+    return out;
+  }
+  queryCount(): number {
+    return this.lookups.length;
+  }
+}
+
+export class FakePort implements PortApi {
+  readonly store = new Map<string, Map<string, PortEntity>>();
+  readonly calls: { op: 'upsert' | 'delete' | 'search'; blueprint: string; count: number }[] = [];
+  /** identifier → error to return for it (per-entity outcome). */
+  readonly entityErrors = new Map<string, PermanentError | RetryableError>();
+
+  entities(blueprint: string): Map<string, PortEntity> {
+    let m = this.store.get(blueprint);
+    if (!m) this.store.set(blueprint, (m = new Map()));
+    return m;
+  }
+  async upsertEntities(blueprint: string, entities: PortEntity[]): Promise<UpsertOutcome[]> {
+    for (let i = 0; i < entities.length; i += 20) this.calls.push({ op: 'upsert', blueprint, count: Math.min(20, entities.length - i) });
+    return entities.map((e) => {
+      const error = this.entityErrors.get(e.identifier);
+      if (error) return { ok: false, identifier: e.identifier, error };
+      const created = !this.entities(blueprint).has(e.identifier);
+      this.entities(blueprint).set(e.identifier, structuredClone(e));
+      return { ok: true, identifier: e.identifier, created };
+    });
+  }
+  async deleteEntities(blueprint: string, identifiers: string[]): Promise<DeleteResult> {
+    this.calls.push({ op: 'delete', blueprint, count: identifiers.length });
+    const failed: DeleteResult['failed'] = [];
+    const deleted: string[] = [];
+    for (const id of identifiers) {
+      const error = this.entityErrors.get(id);
+      if (error) failed.push({ identifier: id, error });
+      else {
+        this.entities(blueprint).delete(id);
+        deleted.push(id);
+      }
+    }
+    return { deleted, failed };
+  }
+  async *searchEntities(blueprint: string, options: SearchOptions = {}): AsyncIterable<StoredEntity[]> {
+    this.calls.push({ op: 'search', blueprint, count: 0 });
+    const rule = options.query?.rules[0];
+    const prefix = rule && 'operator' in rule && rule.operator === 'beginsWith' ? String(rule.value) : '';
+    yield [...this.entities(blueprint).keys()].filter((k) => k.startsWith(prefix)).map((identifier) => ({ identifier }));
+  }
+  async getEntity(blueprint: string, identifier: string): Promise<StoredEntity | undefined> {
+    const e = this.entities(blueprint).get(identifier);
+    return e ? { ...e, blueprint } : undefined;
+  }
+  async ensureBlueprints() {
+    return { created: [], updated: [], unchanged: [] };
+  }
+  requestCounts(): PortRequestCounts {
+    const bulkUpsert = this.calls.filter((c) => c.op === 'upsert').length;
+    const del = this.calls.filter((c) => c.op === 'delete').length;
+    const search = this.calls.filter((c) => c.op === 'search').length;
+    return { token: 0, search, bulkUpsert, delete: del, other: 0, total: bulkUpsert + del + search };
+  }
+}
+
+export class CapturingScheduler implements RecheckScheduler {
+  readonly scheduled: { message: RecheckMessage; delayMs: number }[] = [];
+  failWith: Error | undefined;
+  async schedule(message: RecheckMessage, delayMs: number): Promise<void> {
+    if (this.failWith) throw this.failWith;
+    this.scheduled.push({ message, delayMs });
+  }
+  take(): { message: RecheckMessage; delayMs: number }[] {
+    return this.scheduled.splice(0);
+  }
+}
+
+export class CapturingPoison implements PoisonQueue {
+  readonly moved: { body: unknown; reason: string }[] = [];
+  async moveToPoison(body: unknown, reason: string): Promise<void> {
+    this.moved.push({ body, reason });
+  }
+}
+
+export class ManualClock {
+  constructor(public t = Date.parse('2026-06-01T12:00:00Z')) {}
+  now(): number {
+    return this.t;
+  }
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { parseQueueMessage } from '../../shared/sync/events/message.js';
+import { parseRecheckMessage, nextRecheckDelayMs, QueueRecheckScheduler } from '../../shared/sync/events/recheck.js';
+import { poisonBody } from '../../shared/sync/events/poison.js';
+import { SAMPLE_NAMES, loadSample, sampleEvent, toQueueText, type SampleSchema } from './samples.js';
+
+const SUB = '0b1f6471-1bf0-4dda-aec3-cb9272f09590';
+const ID = `/subscriptions/${SUB}/resourceGroups/Rg-One/providers/Microsoft.Storage/storageAccounts/acct1`;
+
+describe('parseQueueMessage: accepted shapes', () => {
+  for (const schema of ['event-grid-schema', 'cloud-events-schema'] as SampleSchema[]) {
+    it(`reads every Microsoft.Resources sample as published (${schema})`, () => {
+      for (const name of SAMPLE_NAMES) {
+        const parsed = parseQueueMessage(loadSample(name, schema));
+        expect(parsed.kind, name).toBe('event');
+        if (parsed.kind !== 'event') continue;
+        expect(parsed.event.resourceUri).toMatch(/^\/subscriptions\/\{subscription-id\}\/resource[Gg]roups\/\{resource-group\}\/providers\//);
+        expect(parsed.event.eventTime.getUTCFullYear()).toBe(2018);
+        expect(parsed.event.schema).toBe(schema === 'event-grid-schema' ? 'EventGridSchema' : 'CloudEventSchemaV1_0');
+      }
+    });
+  }
+
+  const event = sampleEvent('resource_write_success', { resourceId: ID, id: 'evt-1' });
+  const forms: [string, unknown][] = [
+    ['a parsed object', event],
+    ['a JSON string', JSON.stringify(event)],
+    ['base64 JSON', toQueueText(event)],
+    ['a Buffer of JSON', Buffer.from(JSON.stringify(event))],
+    ['a one-element array', [event]],
+    ['a JSON string of base64 JSON', JSON.stringify(toQueueText(event))],
+  ];
+  for (const [label, body] of forms) {
+    it(`accepts ${label}`, () => {
+      const parsed = parseQueueMessage(body);
+      expect(parsed).toMatchObject({ kind: 'event', event: { id: 'evt-1', resourceUri: ID, eventType: 'Microsoft.Resources.ResourceWriteSuccess' } });
+    });
+  }
+
+  it('keeps no claims, authorization or httpRequest', () => {
+    const parsed = parseQueueMessage(sampleEvent('resource_delete_success', { resourceId: ID }));
+    const text = JSON.stringify(parsed);
+    expect(text).not.toMatch(/claims|authorization|httpRequest|ipaddr|upn/i);
+  });
+
+  it('recognises a re-check message and validates it strictly', () => {
+    const recheck = { azurePortSyncRecheck: 1, resourceId: ID.toLowerCase(), hint: 'write', firstSeenAt: new Date().toISOString(), attempt: 2 };
+    expect(parseQueueMessage(recheck)).toMatchObject({ kind: 'recheck', recheck: { attempt: 2 } });
+    expect(parseQueueMessage(toQueueText(recheck))).toMatchObject({ kind: 'recheck' });
+    expect(parseRecheckMessage({ ...recheck, extra: 1 })).toEqual({ ok: false, reason: 're-check: unexpected field(s) extra' });
+    expect(parseRecheckMessage({ ...recheck, hint: 'upsert' })).toMatchObject({ ok: false, reason: expect.stringContaining('hint') });
+    expect(parseRecheckMessage({ ...recheck, attempt: 0 })).toMatchObject({ ok: false, reason: expect.stringContaining('attempt') });
+    expect(parseRecheckMessage({ ...recheck, resourceId: 'not-an-id' })).toMatchObject({ ok: false, reason: expect.stringContaining('ARM id') });
+    expect(parseRecheckMessage({ ...recheck, firstSeenAt: 'yesterday' })).toMatchObject({ ok: false, reason: expect.stringContaining('firstSeenAt') });
+  });
+});
+
+describe('parseQueueMessage: malformed input names the problem', () => {
+  const good = sampleEvent('resource_write_success', { resourceId: ID });
+  const goodCloud = sampleEvent('resource_write_success', { resourceId: ID, schema: 'cloud-events-schema' });
+  const data = good['data'] as Record<string, unknown>;
+  const cases: [string, unknown, RegExp][] = [
+    ['null', null, /null/],
+    ['undefined', undefined, /empty/],
+    ['a number', 42, /number/],
+    ['a boolean', true, /boolean/],
+    ['empty string', '', /empty/],
+    ['whitespace', '   \n', /empty/],
+    ['not JSON', 'hello world', /not JSON/],
+    ['broken base64', 'eyJub3QiOiJjbG9zZWQ', /base64/],
+    ['base64 of non-JSON', Buffer.from('just text').toString('base64'), /base64 but does not decode to JSON/],
+    ['an empty array', [], /empty array/],
+    ['an array of two events', [good, good], /array of 2 events/],
+    ['a JSON string literal of a number', '7', /number/],
+    ['an object of another schema', { hello: 'world' }, /neither an Event Grid event/],
+    ['missing data', { ...good, data: undefined }, /data is missing/],
+    ['data not an object', { ...good, data: 'text' }, /data is missing or not an object/],
+    ['data an array', { ...good, data: [1] }, /not an object/],
+    ['missing resourceUri', { ...good, data: { ...data, resourceUri: undefined } }, /resourceUri is missing/],
+    ['empty resourceUri', { ...good, data: { ...data, resourceUri: '' } }, /resourceUri is empty/],
+    ['unknown event type', { ...good, eventType: 'Contoso.Things.Happened' }, /unknown event type "Contoso.Things.Happened"/],
+    ['subscription validation event', { ...good, eventType: 'Microsoft.EventGrid.SubscriptionValidationEvent', data: { validationCode: 'x' } }, /subscription validation/],
+    ['invalid eventTime', { ...good, eventTime: '19/07/2018 18:38' }, /eventTime is not an ISO-8601/],
+    ['missing id', { ...good, id: undefined }, /id is missing/],
+    ['CloudEvent with wrong specversion', { ...goodCloud, specversion: '0.3' }, /specversion must be "1.0"/],
+    ['CloudEvent without source', { ...goodCloud, source: undefined }, /source is missing/],
+    ['CloudEvent with invalid time', { ...goodCloud, time: 'now' }, /time is not an ISO-8601/],
+    ['oversized body', { ...good, data: { ...data, padding: 'x'.repeat(70 * 1024) } }, /65536-byte queue message limit/],
+    ['oversized string', 'x'.repeat(70 * 1024), /over the 65536-byte/],
+    ['re-check with a bad hint', { azurePortSyncRecheck: 1, resourceId: ID, hint: 'maybe', firstSeenAt: new Date().toISOString(), attempt: 1 }, /hint/],
+  ];
+  for (const [label, body, reason] of cases) {
+    it(label, () => {
+      const parsed = parseQueueMessage(body);
+      expect(parsed.kind).toBe('malformed');
+      if (parsed.kind === 'malformed') expect(parsed.reason).toMatch(reason);
+    });
+  }
+});
+
+describe('re-check timing', () => {
+  it('steps +1/6, +1/2, then the settle deadline, never past it', () => {
+    const settle = 90_000;
+    const t0 = 1_000_000;
+    expect(nextRecheckDelayMs(1, t0, t0, settle)).toBe(15_000);
+    expect(nextRecheckDelayMs(2, t0, t0 + 15_000, settle)).toBe(30_000);
+    expect(nextRecheckDelayMs(3, t0, t0 + 45_000, settle)).toBe(45_000);
+    expect(nextRecheckDelayMs(9, t0, t0 + 80_000, settle)).toBe(10_000);
+    expect(nextRecheckDelayMs(1, t0, t0 + 200_000, settle)).toBe(0);
+  });
+
+  it('sends base64 JSON with a whole-second visibility delay', async () => {
+    const sent: { text: string; options: unknown }[] = [];
+    const scheduler = new QueueRecheckScheduler({
+      sendMessage: async (text, options) => {
+        sent.push({ text, options });
+        return {};
+      },
+    });
+    const message = { azurePortSyncRecheck: 1 as const, resourceId: ID.toLowerCase(), hint: 'delete' as const, firstSeenAt: '2026-01-01T00:00:00.000Z', attempt: 1 };
+    await scheduler.schedule(message, 1_200);
+    await scheduler.schedule(message, 0);
+    expect(JSON.parse(Buffer.from(sent[0]!.text, 'base64').toString('utf8'))).toEqual(message);
+    expect(sent.map((s) => (s.options as { visibilityTimeout: number }).visibilityTimeout)).toEqual([2, 1]);
+  });
+});
+
+describe('poison body', () => {
+  it('keeps the event but strips caller PII', () => {
+    const event = sampleEvent('resource_delete_success', { resourceId: ID });
+    const stored = JSON.parse(poisonBody(event, 'because')) as Record<string, unknown>;
+    expect(stored['id']).toBe(event['id']);
+    expect(Object.keys(stored['data'] as object).sort()).toEqual(
+      ['correlationId', 'operationName', 'resourceProvider', 'resourceUri', 'status', 'subscriptionId', 'tenantId'].sort(),
+    );
+  });
+  it('keeps non-JSON text verbatim and wraps oversized bodies with the reason', () => {
+    expect(poisonBody('not json', 'r')).toBe('not json');
+    const big = JSON.parse(poisonBody('y'.repeat(60_000), 'too big', 'm-1')) as Record<string, unknown>;
+    expect(big).toMatchObject({ azurePortSyncPoisoned: 1, reason: 'too big', messageId: 'm-1', originalBytes: 60_000 });
+  });
+});
