@@ -34,6 +34,38 @@ param portClientSecret string = ''
 @description('Port API base URL: https://api.port.io (EU) or https://api.us.port.io (US).')
 param portApiUrl string = 'https://api.port.io'
 
+@description('Port blueprint of subscriptions. Keep the identifiers an existing Azure integration created.')
+param portBlueprintSubscription string = 'azureSubscription'
+
+@description('Port blueprint of resource groups.')
+param portBlueprintResourceGroup string = 'azureResourceGroup'
+
+@description('Port blueprint of resources.')
+param portBlueprintResource string = 'azureCloudResources'
+
+@description('Port blueprint of the sync state entity.')
+param portBlueprintState string = 'azureWorkflowState'
+
+@description('Let Port create missing relation targets, so a resource can land before its group.')
+@allowed([
+  'true'
+  'false'
+])
+param portCreateMissingRelatedEntities string = 'true'
+
+@description('Port requests in flight at once, per instance.')
+@minValue(1)
+@maxValue(100)
+param portMaxConcurrency int = 8
+
+@description('Timeout of one Port request, e.g. 30s.')
+param portRequestTimeout string = '30s'
+
+@description('Attempts per Port request (throttling and transient errors are retried).')
+@minValue(1)
+@maxValue(20)
+param portRetryMaxAttempts int = 8
+
 @description('Subscriptions to sync. The app identity gets Reader on each. Empty means every subscription the identity can read.')
 param syncedSubscriptionIds array = [
   subscription().subscriptionId
@@ -47,6 +79,28 @@ param includeResourceTypes array = []
 
 @description('Resource types never synced.')
 param excludeResourceTypes array = []
+
+@description('Subscriptions per Resource Graph query (Microsoft advises fewer than 300 per request).')
+@minValue(1)
+@maxValue(1000)
+param subscriptionBatchSize int = 200
+
+@description('Resource Graph queries in flight at once; they share the identity\'s quota (15 per 5 s by default).')
+@minValue(1)
+@maxValue(15)
+param argMaxConcurrency int = 3
+
+@description('How long the event handler gathers events before writing them to Port, e.g. 100ms.')
+param eventFlushWindow string = '100ms'
+
+@description('Resource Graph lag bound: events younger than this get a delayed confirming re-read, e.g. 90s.')
+param eventSettleTime string = '90s'
+
+@description('Longest change window a windowed run reads before it falls back to a full sync (at most 7d).')
+param maxChangeWindow string = '6d'
+
+@description('How far back each change window reaches before its cursor, to cover Resource Graph\'s change-table lag.')
+param changeWindowOverlap string = '10m'
 
 @description('NCRONTAB (UTC) schedule of the reconciliation timer.')
 param reconcileSchedule string = '0 */15 * * * *'
@@ -406,7 +460,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   ]
 }
 
-// Every name here is read by shared/settings.ts or by the Functions host; test/infra/bicep.test.ts enforces it.
+// Every setting shared/settings.ts reads is set here (plus the host's own), so the deployment states the whole
+// configuration; test/infra/bicep.test.ts enforces that and that each parameter default equals the code's default.
+// Not set: AzureWebJobsStorage (a connection string needs a key) and AzureWebJobsStorage__accountName (the service
+// URIs below take its place).
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: functionApp
   name: 'appsettings'
@@ -418,18 +475,34 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     AzureWebJobsStorage__tableServiceUri: storage.properties.primaryEndpoints.table
     APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${appIdentity.properties.clientId};Authorization=AAD'
-    AZURE_CLIENT_ID: appIdentity.properties.clientId
     PORT_CLIENT_ID: portClientId
     // No version in the URI: the platform follows the latest secret version (refreshed within 24 h).
     PORT_CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${portClientSecretName}/)'
     PORT_API_URL: portApiUrl
+    PORT_BLUEPRINT_SUBSCRIPTION: portBlueprintSubscription
+    PORT_BLUEPRINT_RESOURCE_GROUP: portBlueprintResourceGroup
+    PORT_BLUEPRINT_RESOURCE: portBlueprintResource
+    PORT_BLUEPRINT_STATE: portBlueprintState
+    PORT_CREATE_MISSING_RELATED_ENTITIES: portCreateMissingRelatedEntities
+    PORT_MAX_CONCURRENCY: string(portMaxConcurrency)
+    PORT_REQUEST_TIMEOUT: portRequestTimeout
+    PORT_RETRY_MAX_ATTEMPTS: string(portRetryMaxAttempts)
+    // The cloud this deployment runs in (sovereign clouds have their own Resource Manager endpoint).
+    AZURE_ARM_ENDPOINT: environment().resourceManager
+    AZURE_CLIENT_ID: appIdentity.properties.clientId
     AZURE_SUBSCRIPTION_IDS: join(syncedSubscriptionIds, ',')
     AZURE_MANAGEMENT_GROUP_IDS: join(managementGroupIds, ',')
+    SUBSCRIPTION_BATCH_SIZE: string(subscriptionBatchSize)
+    ARG_MAX_CONCURRENCY: string(argMaxConcurrency)
     INCLUDE_RESOURCE_TYPES: join(includeResourceTypes, ',')
     EXCLUDE_RESOURCE_TYPES: join(excludeResourceTypes, ',')
     RESOURCE_EVENTS_QUEUE: eventsQueueName
+    EVENT_FLUSH_WINDOW: eventFlushWindow
+    EVENT_SETTLE_TIME: eventSettleTime
     RECONCILE_SCHEDULE: reconcileSchedule
     FULL_SYNC_INTERVAL: fullSyncInterval
+    MAX_CHANGE_WINDOW: maxChangeWindow
+    CHANGE_WINDOW_OVERLAP: changeWindowOverlap
     DELETE_THRESHOLD: deleteThreshold
     LOG_LEVEL: logLevel
   }
@@ -441,6 +514,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     appTableContributor
     appSecretsUser
     appMetricsPublisher
+    subscriptionReaders
     eventsQueue
     poisonQueue
   ]

@@ -41,27 +41,19 @@ resource eventSubscription 'Microsoft.EventGrid/systemTopics/eventSubscriptions@
         'Microsoft.Resources.ResourceWriteSuccess'
         'Microsoft.Resources.ResourceDeleteSuccess'
       ]
-      // Writes to things that never appear in Resource Graph's resources table. One value per filter because
-      // separate filters are ANDed, which is the "none of these prefixes" meaning wanted here.
+      // Writes to things that are not catalog resources: deployment history, role assignments, locks and policy,
+      // policy states and attestations, diagnostic settings, resource links. StringNotBeginsWith passes an event
+      // only when the key begins with none of the values. test/infra/bicep.test.ts checks that shared/azure/resourceId.ts
+      // classifies each prefix as a non-resource, so no catalog change is ever filtered out here.
       advancedFilters: [
         {
           operatorType: 'StringNotBeginsWith'
           key: 'data.operationName'
           values: [
             'Microsoft.Resources/deployments/'
-          ]
-        }
-        {
-          operatorType: 'StringNotBeginsWith'
-          key: 'data.operationName'
-          values: [
+            'Microsoft.Resources/links/'
             'Microsoft.Authorization/'
-          ]
-        }
-        {
-          operatorType: 'StringNotBeginsWith'
-          key: 'data.operationName'
-          values: [
+            'Microsoft.PolicyInsights/'
             'Microsoft.Insights/diagnosticSettings/'
           ]
         }

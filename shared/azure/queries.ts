@@ -72,22 +72,16 @@ function typeFilterClauses(filter: ResourceTypeFilter, column: string): string[]
 
 const lines = (...parts: (string | string[])[]) => parts.flat().join('\n');
 
+function containersQuery(type: string, columns: string): string {
+  return lines('resourcecontainers', `| where type =~ ${kqlString(type)}`, `| project ${columns}`, '| order by id asc');
+}
+
 export function subscriptionsQuery(): string {
-  return lines(
-    'resourcecontainers',
-    `| where type =~ ${kqlString(SUBSCRIPTION_TYPE)}`,
-    `| project ${SUBSCRIPTION_COLUMNS}`,
-    '| order by id asc',
-  );
+  return containersQuery(SUBSCRIPTION_TYPE, SUBSCRIPTION_COLUMNS);
 }
 
 export function resourceGroupsQuery(): string {
-  return lines(
-    'resourcecontainers',
-    `| where type =~ ${kqlString(RESOURCE_GROUP_TYPE)}`,
-    `| project ${RESOURCE_GROUP_COLUMNS}`,
-    '| order by id asc',
-  );
+  return containersQuery(RESOURCE_GROUP_TYPE, RESOURCE_GROUP_COLUMNS);
 }
 
 export function resourcesQuery(filter: ResourceTypeFilter = {}): string {

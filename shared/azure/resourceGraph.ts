@@ -276,10 +276,16 @@ function toServiceError(error: unknown, operation: string): unknown {
   if (error instanceof PermanentError || error instanceof RetryableError || error instanceof IncompleteReadError) return error;
   const rest = error as RestErrorLike;
   const status = rest?.statusCode ?? rest?.response?.status;
-  const body = rest?.details as { error?: { code?: string; message?: string } } | undefined;
+  const body = rest?.details as
+    | { error?: { code?: string; message?: string; details?: { code?: string; message?: string }[] } }
+    | undefined;
   const code = body?.error?.code ?? rest?.code;
   const traceId = rest?.response?.headers.get('x-ms-request-id') ?? undefined;
-  const detail = body?.error?.message ?? rest?.message ?? String(error);
+  // Resource Graph's top-level message is generic ("Query is invalid…"); the specific cause is in error.details.
+  const causes = (Array.isArray(body?.error?.details) ? body.error.details : [])
+    .map((d) => [d?.code, d?.message].filter(Boolean).join(': '))
+    .filter(Boolean);
+  const detail = [body?.error?.message ?? rest?.message ?? String(error), ...causes].join(' | ');
   const details = { source: 'resource-graph' as const, status, code, traceId, operation, cause: error };
   if (status === undefined) {
     return new RetryableError(`Resource Graph request failed before a response: ${detail}`, details);

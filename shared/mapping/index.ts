@@ -75,12 +75,22 @@ export function mapSubscription(row: ArgRow, _ids?: BlueprintIds): PortEntity {
   };
 }
 
-export function mapResourceGroup(row: ArgRow, _ids?: BlueprintIds): PortEntity {
+/** What groups and resources share: the parsed id, the subscription from the id itself (so relation targets follow the id), identifier and title. */
+function containedIn(row: ArgRow): { parsed: ParsedResourceId | undefined; subscriptionId: string | undefined; identifier: string; title: string } {
   const parsed = parse(row);
-  const subscriptionId = parsed?.subscriptionId ?? text(row.subscriptionId);
   return {
+    parsed,
+    subscriptionId: parsed?.subscriptionId ?? text(row.subscriptionId),
     identifier: toPortIdentifier(row.id),
     title: text(row.name) ?? parsed?.name ?? row.id,
+  };
+}
+
+export function mapResourceGroup(row: ArgRow, _ids?: BlueprintIds): PortEntity {
+  const { subscriptionId, identifier, title } = containedIn(row);
+  return {
+    identifier,
+    title,
     properties: compact({
       location: text(row.location),
       provisioningState: text(row.provisioningState),
@@ -93,12 +103,11 @@ export function mapResourceGroup(row: ArgRow, _ids?: BlueprintIds): PortEntity {
 }
 
 export function mapResource(row: ArgRow, _ids?: BlueprintIds): PortEntity {
-  const parsed = parse(row);
-  const subscriptionId = parsed?.subscriptionId ?? text(row.subscriptionId);
+  const { parsed, subscriptionId, identifier, title } = containedIn(row);
   const groupId = parsed ? resourceGroupIdOf(row.id) : undefined;
   return {
-    identifier: toPortIdentifier(row.id),
-    title: text(row.name) ?? parsed?.name ?? row.id,
+    identifier,
+    title,
     properties: compact({
       resourceId: row.id,
       type: text(row.type)?.toLowerCase() ?? parsed?.type,

@@ -72,6 +72,103 @@ describe('Resource Graph emulator contract', () => {
     expect((response.body.error as { code: string }).code).toBe(code);
   });
 
+  it.each([
+    ['options that is not an object', { query: subscriptionsQuery(), options: 'fast' }, /options must be an object/],
+    ['a non-string $skipToken', { query: subscriptionsQuery(), options: { $skipToken: 7 } }, /\$skipToken must be a string/],
+    ['facets it cannot compute', { query: subscriptionsQuery(), facets: [{ expression: 'location' }] }, /facets/],
+    ['a body that is not a QueryRequest object', null, /JSON object/],
+    ['a body that is an array', [{ query: 'resources' }], /JSON object/],
+    ['no query', { subscriptions }, /must contain a query/],
+  ])('rejects %s with a 400 naming the problem', async (_label, body, message) => {
+    emu.setQuota({ limit: 100, windowMs: 60_000 });
+    const response = await post(body);
+    expect(response.status).toBe(400);
+    expect(validateError(response.body), JSON.stringify(validateError.errors)).toBe(true);
+    expect((response.body.error as { message: string }).message).toMatch(message);
+  });
+
+  it('names the specific cause of a query error in error.details, as Resource Graph does', async () => {
+    emu.setQuota({ limit: 100, windowMs: 60_000 });
+    const response = await post({ query: 'resources | take 5' });
+    expect(response.status).toBe(400);
+    expect(validateError(response.body), JSON.stringify(validateError.errors)).toBe(true);
+    expect(response.body.error).toMatchObject({ code: 'BadRequest', details: [{ code: 'InvalidQuery', message: expect.stringMatching(/take/) }] });
+  });
+
+  it('sends the quota headers on every response, errors included; refusals before the query is counted spend none', async () => {
+    emu.setQuota({ limit: 4, windowMs: 60_000 });
+    const remaining = (r: { headers: Headers }) => r.headers.get('x-ms-user-quota-remaining');
+    const unauthenticated = await post({ query: subscriptionsQuery() }, { auth: false });
+    const wrongVersion = await post({ query: subscriptionsQuery() }, { apiVersion: '2021-03-01' });
+    expect([unauthenticated.status, wrongVersion.status]).toEqual([401, 400]);
+    expect([remaining(unauthenticated), remaining(wrongVersion)]).toEqual(['4', '4']);
+    const badQuery = await post({ query: 'resources | take 5' });
+    const forbidden = await post({ query: subscriptionsQuery(), subscriptions: [subscriptions[1]] });
+    const ok = await post({ query: subscriptionsQuery() });
+    expect([badQuery.status, forbidden.status, ok.status]).toEqual([400, 403, 200]);
+    expect([remaining(badQuery), remaining(forbidden), remaining(ok)]).toEqual(['3', '2', '1']);
+    emu.failNext(1, 503, { retryAfterSeconds: 2 });
+    const injected = await post({ query: subscriptionsQuery() });
+    expect(injected.status).toBe(503);
+    expect(injected.headers.get('retry-after')).toBe('2');
+    expect(remaining(injected)).toBe('1');
+    for (const r of [unauthenticated, wrongVersion, badQuery, forbidden, ok, injected]) {
+      expect(r.headers.get('x-ms-user-quota-resets-after')).toMatch(/^\d\d:\d\d:\d\d$/);
+    }
+  });
+
+  it('a result it cannot page by id is cut at $top and flagged resultTruncated "true" with no $skipToken', async () => {
+    emu.setQuota({ limit: 100, windowMs: 60_000 });
+    const query = 'resources | project name | order by name asc';
+    const truncated = await post({ subscriptions, query, options: { $top: 3 } });
+    expect(truncated.status).toBe(200);
+    expect(validateResponse(truncated.body), JSON.stringify(validateResponse.errors)).toBe(true);
+    expect(truncated.body).toMatchObject({ count: 3, resultTruncated: 'true' });
+    expect(truncated.body).not.toHaveProperty('$skipToken');
+    const whole = await post({ subscriptions, query, options: { $top: 1000 } });
+    expect(whole.body).toMatchObject({ resultTruncated: 'false' });
+    expect(whole.body).not.toHaveProperty('$skipToken');
+  });
+
+  it('change tables hold Resource Graph-shaped change records with per-property changes on updates', async () => {
+    emu.setQuota({ limit: 100, windowMs: 60_000 });
+    const id = `/subscriptions/${subscriptions[0]}/resourceGroups/chg/providers/Microsoft.Web/sites/chg-app`;
+    emu.upsertResource({ id, location: 'westeurope', tags: { env: 'dev' } });
+    emu.upsertResource({ id, location: 'westeurope', tags: { env: 'prod', team: 'a' } });
+    emu.deleteResource(id);
+    const response = await post({ subscriptions: [subscriptions[0]], query: 'resourcechanges | order by id asc' });
+    expect(response.status).toBe(200);
+    const records = (response.body.data as { id: string; properties: Record<string, unknown> }[]).filter(
+      (r) => r.properties.targetResourceId === id,
+    );
+    expect(records.map((r) => r.properties.changeType).sort()).toEqual(['Create', 'Delete', 'Update']);
+    for (const record of records) {
+      expect(record).toMatchObject({
+        id: expect.stringMatching(new RegExp(`^${id.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}/providers/Microsoft\\.Resources/changes/[0-9a-f-]{36}$`)),
+        type: 'microsoft.resources/changes',
+        subscriptionId: subscriptions[0],
+        properties: {
+          targetResourceType: 'microsoft.web/sites',
+          changeAttributes: {
+            timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+            correlationId: expect.any(String),
+            changedBy: expect.any(String),
+            changedByType: 'User',
+            clientType: expect.any(String),
+            operation: expect.stringMatching(/^microsoft\.web\/sites\/(write|delete)$/),
+          },
+        },
+      });
+    }
+    const update = records.find((r) => r.properties.changeType === 'Update')!;
+    expect(update.properties.changes).toEqual({
+      'tags.env': { previousValue: 'dev', newValue: 'prod', changeCategory: 'User', propertyChangeType: 'Update' },
+      'tags.team': { previousValue: null, newValue: 'a', changeCategory: 'User', propertyChangeType: 'Insert' },
+    });
+    expect((update.properties.changeAttributes as { changesCount: number }).changesCount).toBe(2);
+    expect(records.find((r) => r.properties.changeType === 'Create')!.properties).not.toHaveProperty('changes');
+  });
+
   it('requires a bearer token and the 2024-04-01 api-version', async () => {
     expect((await post({ query: subscriptionsQuery() }, { auth: false })).status).toBe(401);
     expect((await post({ query: subscriptionsQuery() }, { apiVersion: '2021-03-01' })).status).toBe(400);
@@ -100,5 +197,10 @@ describe('Resource Graph emulator contract', () => {
     expect(state.resources.find((r) => r.id === id)?.type).toBe('microsoft.web/sites');
     const bad = await fetch(`${emu.url}/_emulator/changes`, { method: 'POST', body: JSON.stringify({ op: 'explode' }) });
     expect(bad.status).toBe(400);
+    const badQuota = await fetch(`${emu.url}/_emulator/quota`, { method: 'POST', body: JSON.stringify({ limit: 'lots' }) });
+    expect(badQuota.status).toBe(400);
+    expect(((await badQuota.json()) as { error: { message: string } }).error.message).toMatch(/quota needs whole numbers/);
+    const badFail = await fetch(`${emu.url}/_emulator/fail`, { method: 'POST', body: JSON.stringify({ status: 200 }) });
+    expect(badFail.status).toBe(400);
   });
 });

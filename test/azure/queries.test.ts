@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   changesQuery,
+  describeQueries,
   kqlDatetime,
   kqlString,
   lookupByIdsQuery,
@@ -36,6 +38,12 @@ const HOSTILE = [
 describe('generated queries', () => {
   it.each(Object.entries(everyQuery()))('%s parses with zero diagnostics', (_name, query) => {
     expect(kqlDiagnostics(query)).toEqual([]);
+  });
+
+  it('the README documents every query exactly as the code builds it', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const blocks = [...readme.matchAll(/```kusto\n([\s\S]*?)\n```/g)].map((m) => m[1]);
+    for (const [name, query] of Object.entries(describeQueries())) expect(blocks, name).toContain(query);
   });
 
   it('every paged query ends with order by id asc', () => {

@@ -212,12 +212,20 @@ describe('reader over the emulator', () => {
     expect(emu.requests().every((req) => req.status === 200)).toBe(true);
   });
 
+  it('a live truncated result (rows without an id, more than a page) is an IncompleteReadError', async () => {
+    const emu = await emulator({ estate });
+    const error = await caught(collect(reader(emu).queryPages('resources | project name | order by name asc', { subscriptions: allScope(estate).subscriptionIds })));
+    expect(error).toBeInstanceOf(IncompleteReadError);
+    expect(emu.requests()).toHaveLength(1);
+  });
+
   it('the emulator rejects queries outside its subset with an ARG-shaped 400', async () => {
     const emu = await emulator({ estate });
     const error = await caught(collect(reader(emu).queryPages('resources | take 5', {})));
     expect(error).toBeInstanceOf(PermanentError);
     expect((error as PermanentError).status).toBe(400);
     expect((error as PermanentError).code).toBe('BadRequest');
+    expect((error as PermanentError).message).toMatch(/InvalidQuery: .*"take"/);
     expect((error as PermanentError).traceId).toMatch(/^[0-9a-f-]{36}$/);
   });
 });

@@ -324,6 +324,89 @@ export function checkAppSettings(file: BicepFile, contract: SettingsContract): s
   return problems;
 }
 
+/**
+ * Every setting the code reads must be set, so a deployment states the whole configuration; `exempt` names the
+ * few that identity-based hosting replaces, each with the reason.
+ */
+export function checkEverySettingSet(file: BicepFile, settingNames: readonly string[], exempt: Readonly<Record<string, string>>): string[] {
+  const names = new Set(appSettingsOf(file).map((s) => s.name));
+  return settingNames
+    .filter((name) => !names.has(name) && !(name in exempt))
+    .map((name) => `setting ${name} is read by the code (shared/settings.ts) but not set in the app settings of ${relative(process.cwd(), file.path)}`);
+}
+
+export interface ParameterDefault {
+  setting: string;
+  parameter: string;
+  /** The default as the app setting will hold it (ints rendered as by `string()`). */
+  value: string;
+  minValue?: number;
+  maxValue?: number;
+}
+
+function decoratorNumber(declaration: SyntaxNode, name: string): number | undefined {
+  const decorators = declaration.previousNamedSibling;
+  if (!decorators || decorators.type !== 'decorators') return undefined;
+  for (const call of decorators.descendantsOfType('call_expression')) {
+    if (call.namedChildren[0]?.text !== name) continue;
+    const argument = call.descendantsOfType('number')[0];
+    const sign = call.text.includes('-') ? -1 : 1;
+    return argument ? sign * Number(argument.text) : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * App settings fed straight from a parameter with a literal default (`NAME: param` or `NAME: string(param)`), with
+ * that default and the parameter's @minValue/@maxValue, so tests can hold them to the code's own defaults and ranges.
+ */
+export function appSettingParameterDefaults(file: BicepFile): ParameterDefault[] {
+  const parameters = new Map(descendants(file.root, 'parameter_declaration').map((p) => [p.namedChildren[0]!.text, p]));
+  const out: ParameterDefault[] = [];
+  for (const setting of appSettingsOf(file)) {
+    const value = setting.value;
+    const name =
+      value?.type === 'identifier'
+        ? value.text
+        : value?.type === 'call_expression' && value.namedChildren[0]?.text === 'string'
+          ? value.namedChildren[1]?.namedChildren.length === 1 && value.namedChildren[1].namedChildren[0]!.type === 'identifier'
+            ? value.namedChildren[1].namedChildren[0]!.text
+            : undefined
+          : undefined;
+    const declaration = name ? parameters.get(name) : undefined;
+    if (!declaration || declaration.namedChildren.length < 3) continue;
+    const fallback = declaration.namedChildren[declaration.namedChildren.length - 1]!;
+    const literal = fallback.type === 'number' ? fallback.text : literalString(fallback);
+    if (literal === undefined) continue;
+    const minValue = decoratorNumber(declaration, 'minValue');
+    const maxValue = decoratorNumber(declaration, 'maxValue');
+    out.push({
+      setting: setting.name,
+      parameter: name!,
+      value: literal,
+      ...(minValue !== undefined ? { minValue } : {}),
+      ...(maxValue !== undefined ? { maxValue } : {}),
+    });
+  }
+  return out;
+}
+
+/** Values of every `StringNotBeginsWith` advanced filter on `data.operationName` (the noise prefixes). */
+export function operationNameExclusions(files: BicepFile[]): string[] {
+  const out: string[] = [];
+  for (const file of files) {
+    for (const r of resourcesOf(file)) {
+      if (r.existing || !r.type.endsWith('/eventSubscriptions')) continue;
+      for (const filter of arrayItems(objectGet(r.body, 'properties.filter.advancedFilters')) ?? []) {
+        if (literalString(objectGet(filter, 'operatorType')) !== 'StringNotBeginsWith') continue;
+        if (literalString(objectGet(filter, 'key')) !== 'data.operationName') continue;
+        for (const v of arrayItems(objectGet(filter, 'values')) ?? []) out.push(literalString(v) ?? v.text);
+      }
+    }
+  }
+  return out;
+}
+
 const SECRET_OUTPUT_NAME = /password|connectionstring|accesskey|accountkey|sastoken|secretvalue|clientsecret$/i;
 
 export function checkNoPlainSecrets(files: BicepFile[], secretSettings: Iterable<string>): string[] {

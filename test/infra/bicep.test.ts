@@ -2,12 +2,15 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { REQUIRED_SETTINGS, SECRET_SETTINGS, SETTING_ALIASES, SETTING_NAMES } from '../../shared/settings.js';
+import { parseResourceId } from '../../shared/azure/resourceId.js';
+import { REQUIRED_SETTINGS, SECRET_SETTINGS, SETTING_ALIASES, SETTING_NAMES, loadSettings } from '../../shared/settings.js';
 import {
   type BicepFile,
   type BuiltInRole,
+  appSettingParameterDefaults,
   appSettingsOf,
   checkAppSettings,
+  checkEverySettingSet,
   checkBicepParam,
   checkEventSubscriptionOrdering,
   checkEventSubscriptions,
@@ -19,6 +22,7 @@ import {
   checkStorageAndVault,
   checkSyntax,
   loadBicepFiles,
+  operationNameExclusions,
   parseBicep,
   queueNamesOf,
 } from './bicep-checks.js';
@@ -52,6 +56,15 @@ const HOST_SETTINGS = [
   'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
 ];
 
+/** Settings the code reads that main.bicep deliberately leaves unset, and why. */
+const NOT_SET_ON_AZURE = {
+  AzureWebJobsStorage: 'a connection string needs an account key; the host uses AzureWebJobsStorage__* identity settings',
+  AzureWebJobsStorage__accountName: 'the blob/queue/table service URIs are set instead (needed for a user-assigned identity)',
+};
+
+/** The least settings loadSettings accepts, to compare everything else against the code's defaults. */
+const MINIMAL_ENV = { PORT_CLIENT_ID: 'id', PORT_CLIENT_SECRET: 'secret', AzureWebJobsStorage__queueServiceUri: 'https://a.queue.core.windows.net' };
+
 const contract = { settingNames: SETTING_NAMES, aliases: SETTING_ALIASES, required: REQUIRED_SETTINGS, hostSettings: HOST_SETTINGS };
 
 const files = loadBicepFiles(infra);
@@ -83,6 +96,37 @@ describe('infra/*.bicep', () => {
 
   it('sets every required setting, and only settings the code or the host reads', () => {
     expect(checkAppSettings(main, contract)).toEqual([]);
+  });
+
+  it('sets every setting the code reads, so the deployment states the whole configuration', () => {
+    expect(checkEverySettingSet(main, SETTING_NAMES, NOT_SET_ON_AZURE)).toEqual([]);
+    expect(Object.keys(NOT_SET_ON_AZURE).filter((k) => appSettingsOf(main).some((s) => s.name === k))).toEqual([]);
+    expect(Object.keys(NOT_SET_ON_AZURE).filter((k) => !SETTING_NAMES.includes(k))).toEqual([]);
+  });
+
+  it('defaults every parameter that feeds a setting to the code\'s own default, within the code\'s range', () => {
+    const defaults = appSettingParameterDefaults(main);
+    // The parameters that carry plain settings; a regression in the extraction would silently check nothing.
+    expect(defaults.length).toBeGreaterThanOrEqual(18);
+    const baseline = loadSettings(MINIMAL_ENV);
+    for (const d of defaults) {
+      expect(loadSettings({ ...MINIMAL_ENV, [d.setting]: d.value }), `${d.parameter} → ${d.setting} = '${d.value}'`).toEqual(baseline);
+      for (const bound of [d.minValue, d.maxValue]) {
+        if (bound !== undefined) expect(() => loadSettings({ ...MINIMAL_ENV, [d.setting]: String(bound) }), `${d.parameter} bound ${bound}`).not.toThrow();
+      }
+      if (d.minValue !== undefined) expect(() => loadSettings({ ...MINIMAL_ENV, [d.setting]: String(d.minValue! - 1) }), `${d.parameter} below min`).toThrow();
+      if (d.maxValue !== undefined) expect(() => loadSettings({ ...MINIMAL_ENV, [d.setting]: String(d.maxValue! + 1) }), `${d.parameter} above max`).toThrow();
+    }
+  });
+
+  it('filters out only operation names the identity module calls non-resources', () => {
+    const prefixes = operationNameExclusions(files);
+    expect(prefixes).toEqual(expect.arrayContaining(['Microsoft.Resources/deployments/', 'Microsoft.Authorization/']));
+    for (const prefix of prefixes) {
+      const [namespace, type] = prefix.split('/').filter(Boolean);
+      const id = `/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/${namespace}/${type ?? 'anyType'}/x`;
+      expect(parseResourceId(id).kind, prefix).toBe('nonResource');
+    }
   });
 
   it('keeps secrets out of app settings and outputs', () => {
@@ -167,6 +211,35 @@ describe('the checks catch broken Bicep', () => {
 
   const settingsSnippet = (props: string) =>
     snippet(`resource cfg 'Microsoft.Web/sites/config@2024-04-01' = {\n  parent: site\n  name: 'appsettings'\n  properties: {\n${props}\n  }\n}\n`);
+
+  it('reports a setting the code reads that is not set, and a parameter default that differs from the code', () => {
+    const file = settingsSnippet(`    PORT_CLIENT_ID: 'x'`);
+    expect(checkEverySettingSet(file, ['PORT_CLIENT_ID', 'LOG_LEVEL', 'AzureWebJobsStorage'], NOT_SET_ON_AZURE)).toEqual([
+      expect.stringMatching(/setting LOG_LEVEL is read by the code .* but not set/),
+    ]);
+    const drifted = snippet(
+      [
+        '@minValue(2)',
+        '@maxValue(50)',
+        'param portMaxConcurrency int = 9',
+        "param logLevel string = 'info'",
+        "param portApiUrl string = '${'$'}{x}'",
+        "resource cfg 'Microsoft.Web/sites/config@2024-04-01' = {",
+        "  name: 'appsettings'",
+        '  properties: {',
+        '    PORT_MAX_CONCURRENCY: string(portMaxConcurrency)',
+        '    LOG_LEVEL: logLevel',
+        '    PORT_API_URL: portApiUrl',
+        '  }',
+        '}',
+      ].join('\n'),
+    );
+    expect(appSettingParameterDefaults(drifted)).toEqual([
+      { setting: 'PORT_MAX_CONCURRENCY', parameter: 'portMaxConcurrency', value: '9', minValue: 2, maxValue: 50 },
+      { setting: 'LOG_LEVEL', parameter: 'logLevel', value: 'info' },
+    ]);
+    expect(loadSettings({ ...MINIMAL_ENV, PORT_MAX_CONCURRENCY: '9' })).not.toEqual(loadSettings(MINIMAL_ENV));
+  });
 
   it('reports missing required, unknown and Flex-incompatible app settings', () => {
     const problems = checkAppSettings(

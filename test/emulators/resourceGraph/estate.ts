@@ -247,39 +247,58 @@ export class Estate {
     const at = this.clock.now();
     const k = key(row.id);
     const target = table === 'resource' ? this.resources : this.containers;
-    const existed = target.current(k) !== null;
+    const previous = target.current(k);
     const stored = toStored(row, type);
     target.write(k, stored, at);
-    this.recordChange(table, stored, existed ? 'Update' : 'Create', at);
+    this.recordChange(table, stored, previous, at);
   }
 
   private recordDelete(table: 'resource' | 'container', k: string, current: Row): void {
     const at = this.clock.now();
     (table === 'resource' ? this.resources : this.containers).write(k, null, at);
-    this.recordChange(table, current, 'Delete', at);
+    this.recordChange(table, current, current, at, 'Delete');
   }
 
-  private recordChange(table: 'resource' | 'container', row: Row, changeType: ChangeType, at: number): void {
+  /**
+   * A change record shaped like Resource Graph's (Learn governance/resource-graph/changes/changes-resource-spec; the
+   * values follow the preview resourceChanges spec's ChangeType / ChangeCategory / PropertyChangeType enums). Only
+   * updates carry `changes`, keyed by property path.
+   */
+  private recordChange(table: 'resource' | 'container', row: Row, previous: Row | null, at: number, deleted?: 'Delete'): void {
     const name = table === 'resource' ? 'resourcechanges' : 'resourcecontainerchanges';
+    const changeType: ChangeType = deleted ?? (previous ? 'Update' : 'Create');
+    const changes = changeType === 'Update' ? propertyChanges(previous!, row) : undefined;
     const changeId = randomUUID();
     this.changes[name].push({
       at,
       row: {
         id: `${String(row.id)}/providers/Microsoft.Resources/changes/${changeId}`,
         name: changeId,
-        type: `microsoft.resources/changes`,
-        subscriptionId: row.subscriptionId ?? null,
-        resourceGroup: row.resourceGroup ?? null,
+        type: 'microsoft.resources/changes',
         tenantId: row.tenantId ?? null,
+        kind: '',
+        location: '',
+        resourceGroup: row.resourceGroup ?? '',
+        subscriptionId: row.subscriptionId ?? null,
+        managedBy: '',
+        sku: null,
+        plan: null,
         properties: {
           targetResourceId: row.id,
           targetResourceType: row.type,
           changeType,
           changeAttributes: {
             timestamp: new Date(at).toISOString(),
-            changesCount: changeType === 'Update' ? 1 : 0,
             correlationId: randomUUID(),
+            changedBy: 'emulator@contoso.com',
+            changedByType: 'User',
+            clientType: 'Azure Resource Graph emulator',
+            operation: `${String(row.type)}/${changeType === 'Delete' ? 'delete' : 'write'}`,
+            changesCount: changes ? Object.keys(changes).length : 0,
+            previousResourceSnapshotId: changeType === 'Create' ? null : randomUUID(),
+            newResourceSnapshotId: changeType === 'Delete' ? null : randomUUID(),
           },
+          ...(changes ? { changes } : {}),
         },
       },
     });
@@ -329,6 +348,28 @@ export class Estate {
   changeCount(): number {
     return this.changes.resourcechanges.length + this.changes.resourcecontainerchanges.length;
   }
+}
+
+/** Leaf property paths (`tags.env`, `properties.provisioningState`) whose values differ between two rows. */
+function propertyChanges(before: Row, after: Row): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const walk = (path: string, a: unknown, b: unknown): void => {
+    const isObject = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+    if (isObject(a) && isObject(b)) {
+      const keys = new Set([...Object.keys(a as Row), ...Object.keys(b as Row)]);
+      for (const key of keys) walk(path ? `${path}.${key}` : key, (a as Row)[key], (b as Row)[key]);
+      return;
+    }
+    if (JSON.stringify(a) === JSON.stringify(b)) return;
+    out[path] = {
+      previousValue: a === undefined ? null : typeof a === 'string' ? a : JSON.stringify(a),
+      newValue: b === undefined ? null : typeof b === 'string' ? b : JSON.stringify(b),
+      changeCategory: 'User',
+      propertyChangeType: a === undefined ? 'Insert' : b === undefined ? 'Remove' : 'Update',
+    };
+  };
+  walk('', before, after);
+  return out;
 }
 
 /** `microsoft.storage/storageaccounts` from `/…/providers/Microsoft.Storage/storageAccounts/x` (last provider block). */

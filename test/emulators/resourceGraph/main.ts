@@ -77,6 +77,9 @@ process.stdout.write(
   `Resource Graph emulator listening on ${emulator.url} ` +
     `(${size.subscriptions.length} subscriptions, ${size.resourceGroups.length} resource groups, ${size.resources.length} resources)\n`,
 );
-process.on('SIGINT', () => {
-  void emulator.close().then(() => process.exit(0));
-});
+// SIGTERM too: the bench and the sandbox stop child emulators that way.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void emulator.close().then(() => process.exit(0));
+  });
+}

@@ -122,12 +122,19 @@ class EmulatorClock {
   }
 }
 
+/** One entry of the spec's ErrorDetails: Resource Graph puts the specific cause (e.g. InvalidQuery) here. */
+interface ErrorDetail {
+  code: string;
+  message: string;
+}
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
     readonly headers: Record<string, string> = {},
+    readonly details: ErrorDetail[] = [],
   ) {
     super(message);
   }
@@ -171,6 +178,15 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** `options` of a QueryRequest; the spec makes it an object when present. */
+function requestOptions(body: Record<string, unknown>): Record<string, unknown> {
+  const options = body.options ?? {};
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new HttpError(400, 'BadRequest', `options must be an object (QueryRequestOptions), got ${JSON.stringify(options)}.`);
+  }
+  return options as Record<string, unknown>;
+}
+
 export async function startResourceGraphEmulator(options: ResourceGraphEmulatorOptions = {}): Promise<ResourceGraphEmulator> {
   const clock = new EmulatorClock(options.startTime, options.manualClock ?? false);
   const estate = new Estate(clock);
@@ -191,14 +207,28 @@ export async function startResourceGraphEmulator(options: ResourceGraphEmulatorO
   let throttled = 0;
   const log: RecordedRequest[] = [];
 
-  /** Consumes one unit of quota or throws the 429 Resource Graph would send. Returns the quota headers. */
-  function takeQuota(): Record<string, string> {
+  /** Rolls the fixed window forward; returns ms until it resets. */
+  function quotaWindow(): number {
     const now = Date.now();
     if (now >= windowStart + quota.windowMs) {
       windowStart = now;
       usedInWindow = 0;
     }
-    const resetsIn = windowStart + quota.windowMs - now;
+    return windowStart + quota.windowMs - now;
+  }
+
+  /** The quota headers as they stand, without spending any (requests refused before they count still carry them). */
+  function quotaHeaders(): Record<string, string> {
+    const resetsIn = quotaWindow();
+    return {
+      'x-ms-user-quota-remaining': String(Math.max(0, quota.limit - usedInWindow)),
+      'x-ms-user-quota-resets-after': hhmmss(resetsIn),
+    };
+  }
+
+  /** Consumes one unit of quota or throws the 429 Resource Graph would send. Returns the quota headers. */
+  function takeQuota(): Record<string, string> {
+    const resetsIn = quotaWindow();
     if (usedInWindow >= quota.limit) {
       throttled++;
       throw new HttpError(429, 'RateLimiting', 'Please provide below info when asking for support: too many requests.', {
@@ -208,10 +238,20 @@ export async function startResourceGraphEmulator(options: ResourceGraphEmulatorO
       });
     }
     usedInWindow++;
-    return {
-      'x-ms-user-quota-remaining': String(quota.limit - usedInWindow),
-      'x-ms-user-quota-resets-after': hhmmss(resetsIn),
-    };
+    return quotaHeaders();
+  }
+
+  function setQuota(next: QuotaOptions): void {
+    quota = next;
+    windowStart = 0;
+    usedInWindow = 0;
+  }
+
+  function failNext(n: number, status: number, opts: { retryAfterSeconds?: number; code?: string } = {}): void {
+    if (!Number.isInteger(n) || n < 0 || !Number.isInteger(status) || status < 400 || status > 599) {
+      throw new HttpError(400, 'BadRequest', `failNext needs a count ≥ 0 and an HTTP error status, got ${n} × ${status}`);
+    }
+    for (let i = 0; i < n; i++) injected.push({ status, retryAfterSeconds: opts.retryAfterSeconds, code: opts.code });
   }
 
   function scopeFilter(body: Record<string, unknown>): Set<string> | undefined {
@@ -273,7 +313,13 @@ export async function startResourceGraphEmulator(options: ResourceGraphEmulatorO
     if (typeof body.query !== 'string' || body.query.trim() === '') {
       throw new HttpError(400, 'BadRequest', 'The request must contain a query.');
     }
-    const opts = (body.options ?? {}) as Record<string, unknown>;
+    const opts = requestOptions(body);
+    if (opts.$skipToken !== undefined && typeof opts.$skipToken !== 'string') {
+      throw new HttpError(400, 'BadRequest', `options.$skipToken must be a string, got ${JSON.stringify(opts.$skipToken)}.`);
+    }
+    if (body.facets !== undefined && (!Array.isArray(body.facets) || body.facets.length > 0)) {
+      throw new HttpError(400, 'BadRequest', 'The emulator does not compute facets; send none (or an empty array).');
+    }
     const top = opts.$top === undefined ? MAX_TOP : opts.$top;
     if (typeof top !== 'number' || !Number.isInteger(top) || top < 1 || top > MAX_TOP) {
       throw new HttpError(400, 'BadRequest', `$top must be an integer from 1 to ${MAX_TOP}, got ${JSON.stringify(opts.$top)}.`);
@@ -289,7 +335,9 @@ export async function startResourceGraphEmulator(options: ResourceGraphEmulatorO
       query = parseKql(body.query);
     } catch (error) {
       if (error instanceof KqlUnsupportedError) {
-        throw new HttpError(400, 'BadRequest', `Query is invalid or outside the emulated KQL subset: ${error.message}`);
+        throw new HttpError(400, 'BadRequest', 'Query is invalid. Please refer to the documentation for the Azure Resource Graph service and fix the error before retrying.', {}, [
+          { code: 'InvalidQuery', message: `Query is invalid or outside the emulated KQL subset: ${error.message}` },
+        ]);
       }
       throw error;
     }
@@ -354,19 +402,22 @@ export async function startResourceGraphEmulator(options: ResourceGraphEmulatorO
       more = start + top < rows.length;
       lastKey = orderColumn ? sortKey(page[page.length - 1]?.[orderColumn]) : String(start + page.length);
     }
+    // Resource Graph can only hand out a $skipToken for rows it can order by id; otherwise a result larger than
+    // one page is cut off and flagged, which readers must treat as a partial read.
+    const truncated = more && page.some((row) => !('id' in row));
     const response: Record<string, unknown> = {
       totalRecords: total,
       count: page.length,
-      resultTruncated: 'false',
+      resultTruncated: truncated ? 'true' : 'false',
       facets: [],
       data: page,
     };
-    if (more) response.$skipToken = encodeToken({ v: 1, h: binding, k: lastKey, t: total });
+    if (more && !truncated) response.$skipToken = encodeToken({ v: 1, h: binding, k: lastKey, t: total });
     return response;
   }
 
   function replayFor(body: Record<string, unknown>): { status: number; body: unknown } {
-    const opts = (body.options ?? {}) as Record<string, unknown>;
+    const opts = requestOptions(body);
     const entry = options.replay!.find(
       (e) => e.query === body.query && (e.skipToken ?? undefined) === (opts.$skipToken ?? undefined),
     );
@@ -385,14 +436,18 @@ export async function startResourceGraphEmulator(options: ResourceGraphEmulatorO
     res.end(text);
   }
 
-  const errorBody = (code: string, message: string) => ({ error: { code, message } });
+  const errorBody = (code: string, message: string, details: ErrorDetail[] = []) => ({
+    error: { code, message, ...(details.length > 0 ? { details } : {}) },
+  });
 
   async function handleQuery(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     queries++;
     let recorded: RecordedRequest = { query: '', status: 0 };
     log.push(recorded);
     if (log.length > 10_000) log.shift();
-    let headers: Record<string, string> = {};
+    // Every answer from the query endpoint carries the quota headers, as Resource Graph's do; requests refused
+    // before they are counted report the quota without spending it.
+    let headers = quotaHeaders();
     try {
       if (url.searchParams.get('api-version') !== API_VERSION) {
         throw new HttpError(400, 'InvalidApiVersionParameter', `api-version must be ${API_VERSION}.`);
@@ -400,12 +455,16 @@ export async function startResourceGraphEmulator(options: ResourceGraphEmulatorO
       if (!/^Bearer \S+$/.test(req.headers.authorization ?? '')) {
         throw new HttpError(401, 'AuthenticationFailed', 'Authentication failed: the Authorization header is missing.');
       }
-      let body: Record<string, unknown>;
+      let parsed: unknown;
       try {
-        body = JSON.parse(await readBody(req)) as Record<string, unknown>;
+        parsed = JSON.parse(await readBody(req));
       } catch {
         throw new HttpError(400, 'BadRequest', 'The request body is not valid JSON.');
       }
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+        throw new HttpError(400, 'BadRequest', 'The request body must be a JSON object (QueryRequest).');
+      }
+      const body = parsed as Record<string, unknown>;
       recorded = {
         query: String(body.query ?? ''),
         ...(Array.isArray(body.subscriptions) ? { subscriptions: body.subscriptions as string[] } : {}),
@@ -434,11 +493,11 @@ export async function startResourceGraphEmulator(options: ResourceGraphEmulatorO
     } catch (error) {
       if (error instanceof HttpError) {
         recorded.status = error.status;
-        send(res, error.status, errorBody(error.code, error.message), { ...headers, ...error.headers });
+        send(res, error.status, errorBody(error.code, error.message, error.details), { ...headers, ...error.headers });
         return;
       }
       recorded.status = 500;
-      send(res, 500, errorBody('InternalServerError', error instanceof Error ? error.message : String(error)));
+      send(res, 500, errorBody('InternalServerError', error instanceof Error ? error.message : String(error)), headers);
     }
   }
 
@@ -467,16 +526,25 @@ export async function startResourceGraphEmulator(options: ResourceGraphEmulatorO
         case 'lag':
           estate.lag = { ...estate.lag, ...(body as Partial<Lag>) };
           return send(res, 200, estate.lag);
-        case 'quota':
-          quota = body as unknown as QuotaOptions;
+        case 'quota': {
+          const { limit, windowMs } = body as Partial<QuotaOptions>;
+          if (!Number.isInteger(limit) || limit! < 0 || !Number.isInteger(windowMs) || windowMs! < 1) {
+            throw new HttpError(400, 'BadRequest', `quota needs whole numbers {limit ≥ 0, windowMs ≥ 1}, got ${JSON.stringify(body)}`);
+          }
+          setQuota({ limit: limit!, windowMs: windowMs! });
           return send(res, 200, quota);
+        }
         case 'latency':
+          if (!Number.isFinite(Number(body.ms ?? 0)) || Number(body.ms ?? 0) < 0) {
+            throw new HttpError(400, 'BadRequest', `latency needs {ms ≥ 0}, got ${JSON.stringify(body)}`);
+          }
           latencyMs = Number(body.ms ?? 0);
           return send(res, 200, { ms: latencyMs });
         case 'fail':
-          for (let i = 0; i < Number(body.count ?? 1); i++) {
-            injected.push({ status: Number(body.status ?? 500), retryAfterSeconds: undefined, code: undefined });
-          }
+          failNext(Number(body.count ?? 1), Number(body.status ?? 500), {
+            ...(body.retryAfterSeconds !== undefined ? { retryAfterSeconds: Number(body.retryAfterSeconds) } : {}),
+            ...(typeof body.code === 'string' ? { code: body.code } : {}),
+          });
           return send(res, 200, { pending: injected.length });
         case 'advance':
           clock.advance(Number(body.ms ?? 0));
@@ -526,17 +594,11 @@ export async function startResourceGraphEmulator(options: ResourceGraphEmulatorO
     now: () => new Date(clock.now()),
     advance: (ms) => clock.advance(ms),
     setNow: (date) => clock.setNow(date),
-    setQuota: (q) => {
-      quota = q;
-      windowStart = 0;
-      usedInWindow = 0;
-    },
+    setQuota,
     setLatency: (ms) => {
       latencyMs = ms;
     },
-    failNext: (n, status, opts = {}) => {
-      for (let i = 0; i < n; i++) injected.push({ status, retryAfterSeconds: opts.retryAfterSeconds, code: opts.code });
-    },
+    failNext,
     setReadableSubscriptions: (ids) => {
       readable = ids ? new Set(ids.map((s) => s.toLowerCase())) : undefined;
     },
