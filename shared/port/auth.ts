@@ -17,8 +17,9 @@ export function refreshMarginMs(lifetimeMs: number): number {
 }
 
 export class TokenCache {
-  private current: AccessToken | undefined;
-  private inFlight: Promise<AccessToken> | undefined;
+  // ES private fields: util.inspect and console.log do not show them, so printing a client shows no token.
+  #current: AccessToken | undefined;
+  #inFlight: Promise<AccessToken> | undefined;
 
   constructor(
     private readonly fetchToken: FetchToken,
@@ -27,7 +28,7 @@ export class TokenCache {
 
   /** A valid Authorization header value, fetching a token when there is none or it is about to expire. */
   async authorization(signal?: AbortSignal): Promise<string> {
-    const token = this.current;
+    const token = this.#current;
     if (token && this.now() < token.expiresAt) return token.header;
     return (await this.refresh(signal)).header;
   }
@@ -37,26 +38,26 @@ export class TokenCache {
    * failing with the same stale token cause one refresh, not fifty.
    */
   invalidate(rejectedHeader: string): void {
-    if (this.current?.header === rejectedHeader) this.current = undefined;
+    if (this.#current?.header === rejectedHeader) this.#current = undefined;
   }
 
   private refresh(signal?: AbortSignal): Promise<AccessToken> {
     // The shared fetch must not die with the first caller's abort signal: the others still want the token.
-    this.inFlight ??= this.fetchToken(undefined)
+    this.#inFlight ??= this.fetchToken(undefined)
       .then(({ accessToken, expiresIn, tokenType }) => {
         const lifetimeMs = Math.max(0, expiresIn * 1000);
         const token: AccessToken = {
           header: `${tokenType && tokenType.trim() ? tokenType.trim() : 'Bearer'} ${accessToken}`,
           expiresAt: this.now() + lifetimeMs - refreshMarginMs(lifetimeMs),
         };
-        this.current = token;
+        this.#current = token;
         return token;
       })
       .finally(() => {
-        this.inFlight = undefined;
+        this.#inFlight = undefined;
       });
-    if (!signal) return this.inFlight;
-    return raceAbort(this.inFlight, signal);
+    if (!signal) return this.#inFlight;
+    return raceAbort(this.#inFlight, signal);
   }
 }
 

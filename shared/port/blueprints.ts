@@ -18,9 +18,19 @@ export const DEFAULT_BLUEPRINT_IDS: BlueprintIds = {
   state: 'azureWorkflowState',
 };
 
+/** Properties every ARM-backed catalog entity has beyond its own (resource groups and resources share them). */
+const ARM_COMMON_PROPERTIES: BlueprintDefinition['schema']['properties'] = {
+  provisioningState: { type: 'string', title: 'Provisioning state' },
+  managedBy: { type: 'string', title: 'Managed by' },
+  tags: { type: 'object', title: 'Tags' },
+  url: { type: 'string', format: 'url', title: 'Portal URL' },
+};
+
+const LOCATION: BlueprintDefinition['schema']['properties'][string] = { type: 'string', title: 'Location' };
+
 /** In creation order: relation targets first. */
 export function defaultBlueprints(ids: BlueprintIds = DEFAULT_BLUEPRINT_IDS): BlueprintDefinition[] {
-  return [
+  const definitions: BlueprintDefinition[] = [
     {
       identifier: ids.subscription,
       title: 'Azure Subscription',
@@ -30,8 +40,8 @@ export function defaultBlueprints(ids: BlueprintIds = DEFAULT_BLUEPRINT_IDS): Bl
           subscriptionId: { type: 'string', title: 'Subscription ID' },
           tenantId: { type: 'string', title: 'Tenant ID' },
           state: { type: 'string', title: 'State' },
-          tags: { type: 'object', title: 'Tags' },
-          url: { type: 'string', format: 'url', title: 'Portal URL' },
+          tags: ARM_COMMON_PROPERTIES.tags!,
+          url: ARM_COMMON_PROPERTIES.url!,
         },
         required: [],
       },
@@ -42,13 +52,7 @@ export function defaultBlueprints(ids: BlueprintIds = DEFAULT_BLUEPRINT_IDS): Bl
       title: 'Azure Resource Group',
       icon: 'Azure',
       schema: {
-        properties: {
-          location: { type: 'string', title: 'Location' },
-          provisioningState: { type: 'string', title: 'Provisioning state' },
-          managedBy: { type: 'string', title: 'Managed by' },
-          tags: { type: 'object', title: 'Tags' },
-          url: { type: 'string', format: 'url', title: 'Portal URL' },
-        },
+        properties: { location: LOCATION, ...ARM_COMMON_PROPERTIES },
         required: [],
       },
       relations: {
@@ -64,12 +68,9 @@ export function defaultBlueprints(ids: BlueprintIds = DEFAULT_BLUEPRINT_IDS): Bl
           resourceId: { type: 'string', title: 'Resource ID (original casing)' },
           type: { type: 'string', title: 'Type' },
           kind: { type: 'string', title: 'Kind' },
-          location: { type: 'string', title: 'Location' },
+          location: LOCATION,
           sku: { type: 'object', title: 'SKU' },
-          provisioningState: { type: 'string', title: 'Provisioning state' },
-          managedBy: { type: 'string', title: 'Managed by' },
-          tags: { type: 'object', title: 'Tags' },
-          url: { type: 'string', format: 'url', title: 'Portal URL' },
+          ...ARM_COMMON_PROPERTIES,
         },
         required: [],
       },
@@ -110,4 +111,6 @@ export function defaultBlueprints(ids: BlueprintIds = DEFAULT_BLUEPRINT_IDS): Bl
       relations: {},
     },
   ];
+  // Cloned so a caller that edits its copy cannot change the shared property definitions above.
+  return structuredClone(definitions);
 }

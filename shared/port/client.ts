@@ -94,8 +94,10 @@ const EMPTY_BYTES = Buffer.byteLength('{"entities":[]}');
 export class PortClient implements PortApi {
   private readonly http: PortHttp;
   private readonly logger: Logger;
+  private readonly createMissingRelatedEntities: boolean;
 
-  constructor(private readonly options: PortClientOptions) {
+  /** The options (client secret included) are not kept on the instance, so printing a client shows no secret. */
+  constructor(options: PortClientOptions) {
     if (!Number.isInteger(options.maxConcurrency) || options.maxConcurrency < 1) {
       throw new RangeError(`maxConcurrency must be a whole number ≥ 1, got ${options.maxConcurrency}`);
     }
@@ -112,6 +114,7 @@ export class PortClient implements PortApi {
       throw new TypeError(`apiUrl must be an http(s) URL, got ${JSON.stringify(options.apiUrl)}`);
     }
     this.logger = options.logger;
+    this.createMissingRelatedEntities = options.createMissingRelatedEntities;
     this.http = new PortHttp({
       apiUrl: options.apiUrl,
       clientId: options.clientId,
@@ -150,7 +153,7 @@ export class PortClient implements PortApi {
 
   async upsertEntities(blueprint: string, entities: PortEntity[], options: UpsertOptions = {}): Promise<UpsertOutcome[]> {
     const outcomes: UpsertOutcome[] = new Array(entities.length);
-    const createMissing = options.createMissingRelatedEntities ?? this.options.createMissingRelatedEntities;
+    const createMissing = options.createMissingRelatedEntities ?? this.createMissingRelatedEntities;
     const chunks: { index: number; entity: PortEntity; bytes: number }[][] = [];
     let chunk: { index: number; entity: PortEntity; bytes: number }[] = [];
     let chunkBytes = EMPTY_BYTES;

@@ -61,11 +61,17 @@ export class PortHttp {
   private readonly tokens: TokenCache;
   private readonly pacer: RateLimitPacer;
   private readonly limit: LimitFunction;
-  private readonly agents: { http: http.Agent; https: https.Agent };
+  // Private too: pooled sockets keep a reference to the request in flight on them, Authorization header included.
+  readonly #agents: { http: http.Agent; https: https.Agent };
   private readonly counts: Record<PortRequestKind, number> = { token: 0, search: 0, bulkUpsert: 0, delete: 0, other: 0 };
   private readonly baseUrl: string;
+  private readonly options: Omit<PortHttpOptions, 'clientSecret'>;
+  // An ES private field: util.inspect and console.log do not show it, so printing a client shows no secret.
+  readonly #credentials: { clientId: string; clientSecret: string };
 
-  constructor(private readonly options: PortHttpOptions) {
+  constructor({ clientSecret, ...options }: PortHttpOptions) {
+    this.options = options;
+    this.#credentials = { clientId: options.clientId, clientSecret };
     this.baseUrl = options.apiUrl.replace(/\/+$/, '');
     this.pacer = new RateLimitPacer(options.now, 50, (waitMs) => {
       const log = waitMs >= 5_000 ? options.logger.info : options.logger.debug;
@@ -73,7 +79,7 @@ export class PortHttp {
     });
     this.limit = pLimit(options.maxConcurrency);
     const agentOptions = { keepAlive: true, maxSockets: options.maxConcurrency + 2 };
-    this.agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
+    this.#agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
     this.tokens = new TokenCache((signal) => this.fetchToken(signal), options.now);
   }
 
@@ -92,8 +98,8 @@ export class PortHttp {
   }
 
   close(): void {
-    this.agents.http.destroy();
-    this.agents.https.destroy();
+    this.#agents.http.destroy();
+    this.#agents.https.destroy();
   }
 
   private async fetchToken(signal?: AbortSignal) {
@@ -102,7 +108,7 @@ export class PortHttp {
       {
         method: 'POST',
         path: TOKEN_PATH,
-        body: { clientId: this.options.clientId, clientSecret: this.options.clientSecret },
+        body: this.#credentials,
         kind: 'token',
         ...(signal ? { abortSignal: signal } : {}),
       },
@@ -137,14 +143,17 @@ export class PortHttp {
       } catch (error) {
         this.pacer.release();
         if (req.abortSignal?.aborted) throw req.abortSignal.reason;
-        if (!isRetryableNetworkError(error)) throw error;
+        const cause = withoutRequest(error);
+        const reason = cause.message;
+        if (!isRetryableNetworkError(error)) {
+          throw new RetryableError(`Port ${operation} failed: ${reason}`, { source: 'port', operation, cause });
+        }
         const { waitMs } = retryDelay({}, attempt, now(), this.options.backoff);
-        const reason = (error as Error).message;
         if (!this.canRetry(attempt, started, waitMs)) {
           throw new RetryableError(`Port ${operation} failed after ${attempt} attempt(s): ${reason}`, {
             source: 'port',
             operation,
-            cause: error,
+            cause,
           });
         }
         logger.debug('Port request failed; retrying', { operation, attempt, waitMs, reason });
@@ -216,11 +225,25 @@ export class PortHttp {
       retry: { limit: 0 },
       followRedirect: false,
       timeout: { request: this.options.requestTimeoutMs },
-      agent: this.agents,
+      agent: this.#agents,
       responseType: 'text',
       ...(req.abortSignal ? { signal: req.abortSignal } : {}),
     });
   }
+}
+
+/**
+ * got's errors hold the request options: the Authorization header and, for the token request, the client secret.
+ * Anything that prints an error with its cause (util.inspect, console.error, an unhandled rejection) would show
+ * them, so errors leaving this module carry only the name, message and code.
+ */
+function withoutRequest(error: unknown): Error {
+  if (!(error instanceof Error)) return new Error(String(error));
+  const safe = new Error(error.message) as Error & { code?: string };
+  safe.name = error.name;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') safe.code = code;
+  return safe;
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {

@@ -23,6 +23,10 @@ export interface Exchange {
   /** 0 (or absent) when there was no response, e.g. a dropped connection. */
   status?: number;
   responseBody?: unknown;
+  /** Lower-case names; when given, Port's documented response headers are checked too. */
+  responseHeaders?: Record<string, string>;
+  /** Set by the emulator on injected faults (which may express a 429's wait as delta seconds on purpose). */
+  fault?: string;
 }
 
 type Schema = Record<string, unknown>;
@@ -217,7 +221,7 @@ export function createPortContract(spec: OpenApiDocument = loadPortSpec()): Port
     const opName = `${method.toUpperCase()} ${route.template}`;
     const problems: string[] = [];
     if (!options.responseOnly) problems.push(...requestProblems(op, opKey, opName, route.params, ex));
-    return [...problems, ...responseProblems(op, opKey, opName, ex)];
+    return [...problems, ...responseProblems(op, opKey, opName, ex), ...headerProblems(ex)];
   }
 
   function requestProblems(op: Operation, opKey: string, opName: string, pathParams: Record<string, string>, ex: Exchange): string[] {
@@ -294,6 +298,29 @@ export function createPortContract(spec: OpenApiDocument = loadPortSpec()): Port
       return out;
     },
   };
+}
+
+/** Smallest value read as epoch seconds rather than seconds from now (Ocean's rule, port-api.md §6.2). */
+const EPOCH_SECONDS_FLOOR = 10_000;
+
+/**
+ * Headers DOCS promise on every response (port-api.md §6.2, §7): X-Trace-Id, and the four x-ratelimit-* headers
+ * with the reset in epoch seconds.
+ */
+function headerProblems(ex: Exchange): string[] {
+  const headers = ex.responseHeaders;
+  if (!headers || !ex.status) return [];
+  const problems: string[] = [];
+  if (!headers['x-trace-id']) problems.push('response has no X-Trace-Id header');
+  for (const name of ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-period', 'x-ratelimit-reset']) {
+    const value = headers[name];
+    if (value === undefined || !/^\d+$/.test(value)) problems.push(`response header ${name} is ${JSON.stringify(value)}, not a whole number`);
+  }
+  const reset = Number(headers['x-ratelimit-reset']);
+  if (!ex.fault && Number.isFinite(reset) && reset <= EPOCH_SECONDS_FLOOR) {
+    problems.push(`x-ratelimit-reset ${reset} is not in epoch seconds`);
+  }
+  return problems;
 }
 
 function safeDecode(s: string): string {

@@ -450,9 +450,11 @@ describe('ensureBlueprints', () => {
 
 describe('proactive pacing', () => {
   it('slows down before the rate limit: limit 30 per period, 60 requests, zero 429s', async () => {
+    traffic.collect(emulator);
     await emulator.close();
     emulator = await startPortEmulator({ rateLimit: { limit: 30, periodSeconds: 1 } });
     seedTestBlueprints(emulator);
+    client.close();
     client = clientFor(emulator, { maxConcurrency: 8 });
     const results = await Promise.all(Array.from({ length: 60 }, (_, i) => client.getEntity('testResource', `x-${i}`)));
     expect(results).toHaveLength(60);

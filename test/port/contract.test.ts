@@ -97,6 +97,24 @@ describe('validateExchange', () => {
     });
   });
 
+  it('checks the headers Port documents on every response when they were recorded', () => {
+    const headers = {
+      'x-trace-id': 'f0a2c3e4-0000-4000-8000-000000000000',
+      'x-ratelimit-limit': '35000',
+      'x-ratelimit-remaining': '34999',
+      'x-ratelimit-period': '300',
+      'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + 300),
+    };
+    expect(contract.validateExchange({ ...okBulk, responseHeaders: headers })).toEqual([]);
+    const { 'x-trace-id': _trace, ...untraced } = headers;
+    void _trace;
+    expect(contract.validateExchange({ ...okBulk, responseHeaders: untraced })).toEqual(['response has no X-Trace-Id header']);
+    const delta = { ...headers, 'x-ratelimit-reset': '120' };
+    expect(contract.validateExchange({ ...okBulk, responseHeaders: delta }).join()).toMatch(/not in epoch seconds/);
+    // An injected 429 may use the delta form on purpose, to test clients that must accept both.
+    expect(contract.validateExchange({ ...okBulk, responseHeaders: delta, fault: 'status 429' })).toEqual([]);
+  });
+
   it('allows the entity meta fields real Port returns, and nothing else extra', () => {
     const get = (entity: Record<string, unknown>) => ({
       method: 'GET',

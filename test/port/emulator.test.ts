@@ -253,11 +253,18 @@ describe('search', () => {
     ).toEqual(['db-d', 'vm-b']);
   });
 
-  it('projects include fields', async () => {
+  it('projects include fields and drops exclude fields', async () => {
     const r = await search({ include: ['$identifier', '$title', 'properties.size', '$updatedAt'], query: rule('$identifier', '=', 'vm-b') });
     expect(r.body.entities).toEqual([{ identifier: 'vm-b', title: 'B', properties: { size: 5 }, updatedAt: '2026-02-01T00:00:00.000Z' }]);
     const full = await search({ query: rule('$identifier', '=', 'vm-a') });
     expect(full.body.entities).toEqual([expect.objectContaining({ identifier: 'vm-a', blueprint: 'testResource', createdAt: expect.any(String), createdBy: 'seed' })]);
+    const trimmed = await search({ exclude: ['properties.tags', 'name', '$createdBy'], query: rule('$identifier', '=', 'vm-a') });
+    const entity = (trimmed.body.entities as Record<string, unknown>[])[0]!;
+    expect(entity.properties).toEqual({ size: 1 });
+    expect(entity).not.toHaveProperty('createdBy');
+    expect(entity).toMatchObject({ identifier: 'vm-a', title: 'A' });
+    expect(emu.entity('testResource', 'vm-a')!.properties).toEqual({ name: 'alpha', size: 1, tags: { env: 'prod' } });
+    expect((await search({ exclude: 'name' })).status).toBe(422);
   });
 
   it('pages in a stable order with an opaque next, none on the last page, and limit ≤ 1000', async () => {

@@ -12,7 +12,8 @@ import { loadSettings, type Settings } from '../../shared/settings.js';
 import type { ReconcileDeps } from '../../shared/sync/reconcile/context.js';
 import { runReconciliation, type ReconcileRequest, type RunSummary } from '../../shared/sync/reconcile/runReconciliation.js';
 import { stateIdentifierFor } from '../../shared/sync/reconcile/scope.js';
-import { startPortEmulator, type PortEmulator } from '../emulators/port/server.js';
+import { portTrafficProblems } from '../contract/portContract.js';
+import { startPortEmulator, type PortEmulator, type RecordedExchange } from '../emulators/port/server.js';
 import { startResourceGraphEmulator, type ResourceGraphEmulator } from '../emulators/resourceGraph/server.js';
 
 export const T0 = new Date('2026-03-02T08:00:00.000Z');
@@ -36,8 +37,12 @@ export interface Harness {
   catalog(): { subscription: string[]; resourceGroup: string[]; resource: string[] };
   /** What the catalog must be: the emulator's true estate, mapped. */
   expected(): { subscription: string[]; resourceGroup: string[]; resource: string[] };
-  /** Port writes (bulk upserts and deletes) to the three catalog blueprints since the last resetCounts. */
+  /** Port writes (bulk upserts and deletes) to the three catalog blueprints since the last clearRequests. */
   catalogWrites(): number;
+  /**
+   * Stops both emulators. Fails if any exchange with the Port emulator (cleared ones included) breaks Port's
+   * OpenAPI spec, or if a log record holds the Port client secret or an access token.
+   */
   close(): Promise<void>;
 }
 
@@ -74,6 +79,13 @@ export async function startHarness(envOverrides: Record<string, string> = {}): P
     logger,
     retry: { maxRetries: 1, retryDelayInMs: 5, maxRetryDelayInMs: 20 },
   });
+  // Tests clear the recording to count one run's writes; keep what they clear for the checks in close().
+  const cleared: RecordedExchange[] = [];
+  const clearRequests = port.clearRequests;
+  port.clearRequests = () => {
+    cleared.push(...port.requests);
+    clearRequests();
+  };
   const ids = settings.port.blueprints;
   const deps = (overrides: Partial<ReconcileDeps> = {}): ReconcileDeps => ({
     port: portClient,
@@ -117,7 +129,16 @@ export async function startHarness(envOverrides: Record<string, string> = {}): P
       ).length,
     close: async () => {
       portClient.close();
+      const exchanges = [...cleared, ...port.requests];
       await Promise.all([port.close(), arg.close()]);
+      const problems = portTrafficProblems(exchanges);
+      const logged = JSON.stringify(logs.records);
+      const secrets = [
+        port.clientSecret,
+        ...exchanges.filter((r) => r.kind === 'token' && r.status === 200).map((r) => (r.responseBody as { accessToken: string }).accessToken),
+      ];
+      for (const secret of secrets) if (logged.includes(secret)) problems.push(`a log record holds a secret or token (${secret.slice(0, 8)}…)`);
+      if (problems.length > 0) throw new Error(`${problems.length} problem(s):\n${problems.slice(0, 20).join('\n')}`);
     },
   };
 }

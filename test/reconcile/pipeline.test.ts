@@ -7,6 +7,7 @@ import { PermanentError, RetryableError } from '../../shared/errors.js';
 import { silentLogger } from '../../shared/log.js';
 import type { PortApi, PortEntity, UpsertOutcome } from '../../shared/port/types.js';
 import { PortCatalogWriter } from '../../shared/sync/reconcile/catalogWriter.js';
+import { runProblems } from '../../shared/sync/reconcile/context.js';
 import { prefetch } from '../../shared/sync/reconcile/prefetch.js';
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
@@ -123,5 +124,40 @@ describe('PortCatalogWriter', () => {
       await writer.flush();
     };
     await expect(run()).rejects.toThrow('connection reset');
+  });
+
+  it('tells entity rejections (cursor moves on) from failures a retry may fix (cursor held)', async () => {
+    const errorFor: Record<string, PermanentError | RetryableError> = {
+      e0: new PermanentError('Port rejected entity: invalid_request', { source: 'port', status: 422, traceId: 't-422' }),
+      e1: new PermanentError('identifier has characters Port does not allow', { source: 'input', code: 'invalid_identifier' }),
+      e2: new PermanentError('unauthorized', { source: 'port', status: 401 }),
+      e3: new PermanentError('forbidden', { source: 'port', status: 403 }),
+      e4: new RetryableError('returned 503 after 2 attempt(s)', { source: 'port', status: 503, traceId: 't-503' }),
+    };
+    const port = fakePort(async (batch) =>
+      batch.map((e) => {
+        const error = errorFor[e.identifier.split('/').at(-1)!];
+        return error ? { ok: false as const, identifier: e.identifier, error } : { ok: true as const, identifier: e.identifier, created: true };
+      }),
+    );
+    const writer = new PortCatalogWriter(port, silentLogger, { batchSize: 10 });
+    for (let i = 0; i < 6; i++) await writer.upsert('bp', entity(i), { kind: 'create' });
+    await writer.flush();
+    expect(writer.failures().map((f) => [f.identifier.split('/').at(-1), f.permanent])).toEqual([
+      ['e0', true],
+      ['e1', true],
+      ['e2', false],
+      ['e3', false],
+      ['e4', false],
+    ]);
+    expect(writer.retryableFailureCount()).toBe(3);
+    const problems = runProblems(writer, 2);
+    expect(problems.incompleteReasons).toEqual([
+      expect.stringMatching(/^3 Port write\(s\) failed and may succeed on retry; first: upsert bp \/subscriptions\/s\/e2: unauthorized$/),
+    ]);
+    expect(problems.rejectedReasons).toEqual([
+      expect.stringMatching(/^2 Port write\(s\) failed permanently \(rejected by Port; first: .*e0: .*\(trace id t-422\)\)$/),
+      '2 Resource Graph row(s) could not be mapped',
+    ]);
   });
 });

@@ -233,30 +233,104 @@ describe('guards and fallbacks', () => {
     expect(deletes.findIndex((p) => p.includes(`/${bps.resource}/`))).toBeLessThan(deletes.findIndex((p) => p.includes(`/${bps.resourceGroup}/`)));
   });
 
-  it('a Port write error in a full run skips deletions and keeps the cursor', async () => {
+  /** One changed resource (stapp1) and one deleted (app-shared) since the first run; the change is in the window. */
+  async function changedEstate(): Promise<{ removed: string; changed: string; cursorBefore: unknown; fullBefore: unknown }> {
     h = await startHarness();
     seedSmallEstate(h.arg);
     await h.run();
-    const cursorBefore = h.stateEntity()!.properties!.cursor;
+    const before = h.stateEntity()!.properties!;
     const removed = resourceId(SUB_B, 'rg-shared', 'Microsoft.Web', 'sites', 'app-shared');
+    const changed = resourceId(SUB_A, 'RG-App', 'Microsoft.Storage', 'storageAccounts', 'stapp1');
     h.arg.deleteResource(removed);
-    h.arg.upsertResource({ id: resourceId(SUB_A, 'RG-App', 'Microsoft.Storage', 'storageAccounts', 'stapp1'), tags: { team: 'z' } });
+    h.arg.upsertResource({ id: changed, tags: { team: 'z' } });
     h.arg.advance(MINUTE);
-    h.port.setFaults({ next: [{ route: '/entities/bulk', status: 422, error: 'invalid_request', count: 1 }] });
-    const summary = await h.run({ mode: 'full' });
+    return { removed, changed, cursorBefore: before.cursor, fullBefore: before.lastFullSyncAt };
+  }
+
+  const resourceBulk = () => new RegExp(`^POST /v1/blueprints/${h!.settings.port.blueprints.resource}/entities/bulk$`);
+
+  it('an entity Port rejects in a full run: counted as failed, deletions skipped, yet it counts as the last full sync', async () => {
+    const { removed, changed } = await changedEstate();
+    h!.port.setFaults({ next: [{ route: resourceBulk(), status: 422, error: 'invalid_request', message: 'tags must be flat', count: 1 }] });
+    const summary = await h!.run({ mode: 'full' });
+    const rejected = h!.port.requests.find((r) => r.status === 422)!;
+    const traceId = rejected.responseHeaders['x-trace-id'];
     expect(summary.status).toBe('partial');
     expect(summary.counts.failed).toBe(1);
     expect(summary.counts.deleted).toBe(0);
-    expect(h.catalog().resource).toContain(toPortIdentifier(removed));
-    const state = h.stateEntity()!.properties!;
-    expect(state.cursor).toBe(cursorBefore);
-    expect(String(state.deletionSkippedReason)).toMatch(/Port write\(s\) failed/);
+    expect(summary.incompleteReasons).toEqual([]);
+    expect(summary.failures).toEqual([expect.objectContaining({ identifier: toPortIdentifier(changed), permanent: true, traceId })]);
+    expect(h!.catalog().resource).toContain(toPortIdentifier(removed));
+    // Logged with Port's trace id.
+    const logged = h!.logs.records.find((r) => r.message === 'reconcile upsert failed')!;
+    expect(logged.fields).toMatchObject({ identifier: toPortIdentifier(changed), traceId, permanent: true });
+
+    const state = h!.stateEntity()!.properties!;
+    expect(state.cursor).toBe(h!.arg.now().toISOString());
+    expect(state.lastFullSyncAt).toBe(h!.arg.now().toISOString());
     expect(state.lastRunStatus).toBe('partial');
+    expect(String(state.deletionSkippedReason)).toMatch(/1 Port write\(s\) failed permanently/);
+    expect(String(state.lastError)).toContain(traceId);
+    expect(String(state.lastError)).toContain('tags must be flat');
+
+    // The next tick is an ordinary window (not another full run); its overlap re-applies both changes.
+    h!.arg.advance(MINUTE);
+    const next = await h!.run();
+    expect(next.mode).toBe('window');
+    expect(next.status).toBe('succeeded');
+    expect(h!.catalog()).toEqual(h!.expected());
+    expect(h!.port.entity(h!.settings.port.blueprints.resource, toPortIdentifier(changed))?.properties?.tags).toEqual({ team: 'z' });
+  });
+
+  it('a retryable Port failure in a full run (5xx after every attempt) skips deletions and holds the cursor', async () => {
+    const { removed, cursorBefore, fullBefore } = await changedEstate();
+    // PORT_RETRY_MAX_ATTEMPTS is 2 in the harness.
+    h!.port.setFaults({ next: [{ route: resourceBulk(), status: 503, count: 2 }] });
+    const summary = await h!.run({ mode: 'full' });
+    expect(summary.status).toBe('partial');
+    expect(summary.counts.failed).toBe(1);
+    expect(summary.counts.deleted).toBe(0);
+    expect(summary.incompleteReasons).toEqual([expect.stringMatching(/1 Port write\(s\) failed and may succeed on retry/)]);
+    expect(summary.failures[0]).toMatchObject({ permanent: false, traceId: expect.any(String) });
+    expect(h!.catalog().resource).toContain(toPortIdentifier(removed));
+    const state = h!.stateEntity()!.properties!;
+    expect(state.cursor).toBe(cursorBefore);
+    expect(state.lastFullSyncAt).toBe(fullBefore);
+    expect(String(state.deletionSkippedReason)).toMatch(/may succeed on retry/);
+    expect(String(state.lastError)).toMatch(/503/);
 
     // Once Port accepts writes again the next run (windowed: the cursor did not move) repairs everything.
-    h.arg.advance(MINUTE);
-    const next = await h.run();
+    h!.arg.advance(MINUTE);
+    const next = await h!.run();
+    expect(next.mode).toBe('window');
     expect(next.status).toBe('succeeded');
-    expect(h.catalog()).toEqual(h.expected());
+    expect(h!.catalog()).toEqual(h!.expected());
+  });
+
+  it('in a windowed run, a rejected entity lets the cursor advance and a retryable failure holds it', async () => {
+    await changedEstate();
+    h!.port.setFaults({ next: [{ route: resourceBulk(), status: 422, error: 'invalid_request', message: 'rejected', count: 1 }] });
+    const rejected = await h!.run();
+    expect(rejected.mode).toBe('window');
+    expect(rejected.status).toBe('partial');
+    expect(rejected.counts.failed).toBe(1);
+    // Deletes from the window's own Delete rows are unaffected by an unrelated rejected upsert.
+    expect(rejected.counts.deleted).toBe(1);
+    expect(h!.stateEntity()!.properties!.cursor).toBe(h!.arg.now().toISOString());
+    expect(String(h!.stateEntity()!.properties!.lastError)).toMatch(/failed permanently/);
+
+    h!.arg.advance(MINUTE);
+    const heldCursor = h!.stateEntity()!.properties!.cursor;
+    h!.arg.upsertResource({ id: resourceId(SUB_A, 'RG-App', 'Microsoft.Cache', 'redis', 'held'), tags: { a: '1' } });
+    h!.arg.advance(MINUTE);
+    h!.port.setFaults({ next: [{ route: resourceBulk(), status: 429, retryAfterSeconds: 0, count: 2 }] });
+    const throttled = await h!.run();
+    expect(throttled.status).toBe('partial');
+    expect(throttled.incompleteReasons).toHaveLength(1);
+    expect(h!.stateEntity()!.properties!.cursor).toBe(heldCursor);
+
+    h!.arg.advance(MINUTE);
+    expect((await h!.run()).status).toBe('succeeded');
+    expect(h!.catalog()).toEqual(h!.expected());
   });
 });

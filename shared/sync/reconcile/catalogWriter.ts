@@ -2,6 +2,7 @@
  * Where a run's writes go: Port (pipelined bulk upserts, bulk deletes) or, for a dry run, a plan.
  * Both count the same way, which is what lets a dry run's plan be compared with the real run that follows.
  */
+import { PermanentError, type RetryableError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { PortApi, PortEntity } from '../../port/types.js';
 import { emptyCounts, type BlueprintCounts, type RunCounts } from './state.js';
@@ -24,6 +25,11 @@ export interface WriteFailure {
   operation: 'upsert' | 'delete';
   message: string;
   traceId?: string;
+  /**
+   * Port refused this entity itself (validation, a missing relation target, too large): retrying the same write
+   * will fail the same way. False for throttling, 5xx, timeouts and whole-request auth failures.
+   */
+  permanent: boolean;
 }
 
 export type UpsertChange = { kind: 'create' } | { kind: 'update'; fields?: string[] };
@@ -39,7 +45,17 @@ export interface CatalogWriter {
   counts(): RunCounts;
   failures(): WriteFailure[];
   failureCount(): number;
+  /** Failures a later run could fix (see WriteFailure.permanent); these hold the cursor. */
+  retryableFailureCount(): number;
   plan(): Record<string, BlueprintPlan>;
+}
+
+/**
+ * Whether a write failure is the entity's own fault. 401 and 403 are PermanentErrors for the client (a retry of
+ * the same call will not help) but say nothing about the entity: the whole account or blueprint is refused.
+ */
+export function isEntityRejection(error: PermanentError | RetryableError): boolean {
+  return error instanceof PermanentError && error.status !== 401 && error.status !== 403;
 }
 
 const MAX_RECORDED_FAILURES = 50;
@@ -48,6 +64,7 @@ abstract class CountingWriter {
   protected readonly byBlueprint = new Map<string, BlueprintCounts>();
   protected readonly recordedFailures: WriteFailure[] = [];
   protected failed = 0;
+  protected retryableFailed = 0;
 
   protected bucket(blueprint: string): BlueprintCounts {
     let c = this.byBlueprint.get(blueprint);
@@ -64,6 +81,7 @@ abstract class CountingWriter {
 
   protected recordFailure(failure: WriteFailure): void {
     this.failed += 1;
+    if (!failure.permanent) this.retryableFailed += 1;
     this.bucket(failure.blueprint).failed += 1;
     if (this.recordedFailures.length < MAX_RECORDED_FAILURES) this.recordedFailures.push(failure);
   }
@@ -88,6 +106,30 @@ abstract class CountingWriter {
 
   failureCount(): number {
     return this.failed;
+  }
+
+  retryableFailureCount(): number {
+    return this.retryableFailed;
+  }
+
+  /** Records and logs one failed upsert or delete, with Port's trace id. */
+  protected fail(
+    logger: Logger,
+    blueprint: string,
+    identifier: string,
+    operation: WriteFailure['operation'],
+    error: PermanentError | RetryableError,
+  ): void {
+    const failure: WriteFailure = {
+      blueprint,
+      identifier,
+      operation,
+      message: error.message,
+      ...(error.traceId ? { traceId: error.traceId } : {}),
+      permanent: isEntityRejection(error),
+    };
+    this.recordFailure(failure);
+    logger.error(`reconcile ${operation} failed`, { ...failure, error: error.toLogFields() });
   }
 }
 
@@ -161,15 +203,7 @@ export class PortCatalogWriter extends CountingWriter implements CatalogWriter {
         if (outcome.created) counts.created += 1;
         else counts.updated += 1;
       } else {
-        const failure: WriteFailure = {
-          blueprint,
-          identifier: outcome.identifier,
-          operation: 'upsert',
-          message: outcome.error.message,
-          ...(outcome.error.traceId ? { traceId: outcome.error.traceId } : {}),
-        };
-        this.recordFailure(failure);
-        this.logger.error('reconcile upsert failed', { ...failure, error: outcome.error.toLogFields() });
+        this.fail(this.logger, blueprint, outcome.identifier, 'upsert', outcome.error);
       }
     }
   }
@@ -181,17 +215,7 @@ export class PortCatalogWriter extends CountingWriter implements CatalogWriter {
       abortSignal: this.options.abortSignal,
     });
     this.bucket(blueprint).deleted += result.deleted.length;
-    for (const { identifier, error } of result.failed) {
-      const failure: WriteFailure = {
-        blueprint,
-        identifier,
-        operation: 'delete',
-        message: error.message,
-        ...(error.traceId ? { traceId: error.traceId } : {}),
-      };
-      this.recordFailure(failure);
-      this.logger.error('reconcile delete failed', { ...failure, error: error.toLogFields() });
-    }
+    for (const { identifier, error } of result.failed) this.fail(this.logger, blueprint, identifier, 'delete', error);
   }
 
   plan(): Record<string, BlueprintPlan> {

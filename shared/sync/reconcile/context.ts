@@ -1,5 +1,6 @@
-import type { QueryScope, ResourceGraphApi } from '../../azure/types.js';
+import type { ArgRow, QueryScope, ResourceGraphApi } from '../../azure/types.js';
 import type { Logger } from '../../log.js';
+import { mapRow } from '../../mapping/index.js';
 import type { BlueprintIds } from '../../port/blueprints.js';
 import type { PortApi } from '../../port/types.js';
 import type { Settings } from '../../settings.js';
@@ -58,8 +59,14 @@ export interface SyncContext {
 
 /** What a sync phase reports back to the run. */
 export interface SyncOutcome {
-  /** Reasons the run must not be treated as complete (deletions skipped, cursor kept). */
+  /** Failures a later run can fix (throttling, 5xx, lost connections): deletions skipped and the cursor kept. */
   incompleteReasons: string[];
+  /**
+   * Failures no retry will fix (Port rejected an entity, a row that cannot be mapped): logged and counted, they
+   * skip this run's full-sync deletions, but the cursor still advances so one bad entity cannot pin every later
+   * run to the same window or to full syncs. The next full sync tries them again.
+   */
+  rejectedReasons: string[];
   deletionSkippedReason?: string;
   /** Windowed: Create/Update changes whose target Resource Graph does not show yet (left to the next window). */
   notVisible?: number;
@@ -74,4 +81,37 @@ export function typeAllowed(type: string | undefined | null, azure: Pick<Setting
   const t = type.toLowerCase();
   if (azure.includeResourceTypes.length > 0 && !azure.includeResourceTypes.includes(t)) return false;
   return !azure.excludeResourceTypes.includes(t);
+}
+
+/** Longest Port message quoted in a run's reasons (the state entity shows it to Port users). */
+const QUOTED_MESSAGE_CHARS = 300;
+
+/** The run's write and mapping problems, split by whether a later run can fix them. */
+export function runProblems(writer: CatalogWriter, unmappedRows: number): Pick<SyncOutcome, 'incompleteReasons' | 'rejectedReasons'> {
+  const incompleteReasons: string[] = [];
+  const rejectedReasons: string[] = [];
+  const retryable = writer.retryableFailureCount();
+  const permanent = writer.failureCount() - retryable;
+  // The first failure of each kind, so the state entity alone tells a Port user what went wrong.
+  const example = (permanentOnes: boolean): string => {
+    const f = writer.failures().find((x) => x.permanent === permanentOnes);
+    if (!f) return '';
+    const trace = f.traceId ? ` (trace id ${f.traceId})` : '';
+    return `; first: ${f.operation} ${f.blueprint} ${f.identifier}: ${f.message.slice(0, QUOTED_MESSAGE_CHARS)}${trace}`;
+  };
+  if (retryable > 0) incompleteReasons.push(`${retryable} Port write(s) failed and may succeed on retry${example(false)}`);
+  if (permanent > 0) rejectedReasons.push(`${permanent} Port write(s) failed permanently (rejected by Port${example(true)})`);
+  if (unmappedRows > 0) rejectedReasons.push(`${unmappedRows} Resource Graph row(s) could not be mapped`);
+  return { incompleteReasons, rejectedReasons };
+}
+
+/** Maps a row; one that cannot be mapped is logged and counted in `unmapped`, never fatal to the run. */
+export function mapRowCounted(ctx: Pick<SyncContext, 'ids' | 'logger'>, row: ArgRow, unmapped: { count: number }): ReturnType<typeof mapRow> {
+  try {
+    return mapRow(row, ctx.ids);
+  } catch (error) {
+    unmapped.count += 1;
+    ctx.logger.warn('reconcile could not map a Resource Graph row', { id: row.id, error });
+    return undefined;
+  }
 }

@@ -18,7 +18,7 @@ export interface DeletionCandidates {
 }
 
 export interface DeletionGuardInput {
-  /** Why the run is incomplete, if it is. */
+  /** The run's read and write errors, retryable or not; any one of them means "absent in Azure" proves nothing. */
   incompleteReasons: string[];
   threshold: number;
   /** In deletion order: resources, then resource groups, then subscriptions. */
@@ -51,7 +51,7 @@ export function decideDeletions(input: DeletionGuardInput): DeletionDecision {
     );
   }
   if (input.incompleteReasons.length > 0) {
-    reasons.push(`run was incomplete (${input.incompleteReasons.join('; ')}); no entity was deleted`);
+    reasons.push(`run had read or write errors (${input.incompleteReasons.join('; ')}); no entity was deleted`);
     return { deletions: [], skippedReason: reasons.join('. ') };
   }
 

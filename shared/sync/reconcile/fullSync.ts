@@ -8,16 +8,16 @@
  * 3. Whatever Port holds in scope and Azure did not return is a deletion candidate; the deletion guard decides
  *    (deletionGuard.ts), and deletions run children first: resources, groups, subscriptions.
  *
- * Any Resource Graph error throws out of here before step 3, so a partial read never deletes anything.
+ * Any Resource Graph error throws out of here before step 3, so a partial read never deletes anything; any failed
+ * write or unmappable row, retryable or not, skips step 3 too.
  */
 import type { ArgOperationOptions, ArgRow, QueryScope } from '../../azure/types.js';
-import { mapRow } from '../../mapping/index.js';
 import type { PortApi } from '../../port/types.js';
 import { changedFields, fingerprint, withExplicitNulls, type BlueprintFields } from './fingerprint.js';
 import { decideDeletions } from './deletionGuard.js';
 import { loadPortSnapshot, type PortSnapshot } from './portSnapshot.js';
 import { subscriptionOfIdentifier } from './scope.js';
-import { typeAllowed, type ReconcilePhase, type SyncContext, type SyncOutcome } from './context.js';
+import { mapRowCounted, runProblems, typeAllowed, type ReconcilePhase, type SyncContext, type SyncOutcome } from './context.js';
 import { prefetch, type Prefetched } from './prefetch.js';
 import { PermanentError } from '../../errors.js';
 
@@ -72,8 +72,7 @@ async function syncLevels(
 
   const seen: Record<Level, Set<string>> = { subscription: new Set(), resourceGroup: new Set(), resource: new Set() };
   const subscriptionsWithRows = new Set<string>();
-  const incompleteReasons: string[] = [];
-  let mappingFailures = 0;
+  const unmapped = { count: 0 };
 
   for (const { level, phase } of LEVELS) {
     const fields = ctx.fields[level];
@@ -88,15 +87,8 @@ async function syncLevels(
         const subscription = (row.subscriptionId ?? subscriptionOfIdentifier(row.id) ?? '').toLowerCase();
         if (subscription) subscriptionsWithRows.add(subscription);
         if (level === 'resource' && !typeAllowed(row.type, ctx.azure)) continue;
-        let mapped;
-        try {
-          mapped = mapRow(row, ctx.ids);
-        } catch (error) {
-          // A row we cannot map is a partial read: its entity would otherwise look deleted.
-          mappingFailures += 1;
-          ctx.logger.warn('reconcile could not map a Resource Graph row', { id: row.id, error });
-          continue;
-        }
+        // A row we cannot map leaves its entity unseen, so it would look deleted: runProblems holds deletions back.
+        const mapped = mapRowCounted(ctx, row, unmapped);
         if (!mapped || mapped.blueprint !== fields.blueprint) continue;
         const identifier = mapped.entity.identifier;
         if (seen[level].has(identifier)) continue;
@@ -120,8 +112,7 @@ async function syncLevels(
     await ctx.writer.flush();
   }
 
-  if (mappingFailures > 0) incompleteReasons.push(`${mappingFailures} Resource Graph row(s) could not be mapped`);
-  if (ctx.writer.failureCount() > 0) incompleteReasons.push(`${ctx.writer.failureCount()} Port write(s) failed`);
+  const beforeDeletion = runProblems(ctx.writer, unmapped.count);
 
   const silentSubscriptions: string[] = [];
   const subscriptionsInPort = new Set<string>();
@@ -136,7 +127,8 @@ async function syncLevels(
   if (allReadable) for (const snapshot of Object.values(snapshots)) for (const s of snapshot.outOfScopeSubscriptions) unreadable.add(s);
 
   const decision = decideDeletions({
-    incompleteReasons,
+    // Deleting needs a run with no read or write error at all, whether or not a retry could fix it.
+    incompleteReasons: [...beforeDeletion.incompleteReasons, ...beforeDeletion.rejectedReasons],
     threshold: ctx.reconcile.deleteThreshold,
     silentSubscriptions,
     unreadableSubscriptions: [...unreadable],
@@ -156,12 +148,8 @@ async function syncLevels(
     deleted += identifiers.length;
     ctx.progress('delete', 0, deleted);
   }
-  if (ctx.writer.failureCount() > 0 && incompleteReasons.length === 0) {
-    incompleteReasons.push(`${ctx.writer.failureCount()} Port delete(s) failed`);
-  }
-
   return {
-    incompleteReasons,
+    ...runProblems(ctx.writer, unmapped.count),
     ...(decision.skippedReason ? { deletionSkippedReason: decision.skippedReason } : {}),
   };
 }

@@ -19,7 +19,10 @@ export function renderSummary(summary: RunSummary): string {
   }
   if (summary.deletionSkippedReason) lines.push(`deletion skipped: ${summary.deletionSkippedReason}`);
   if (summary.error) lines.push(`error: ${summary.error}`);
-  else if (summary.incompleteReasons.length > 0) lines.push(`incomplete: ${summary.incompleteReasons.join('; ')}`);
+  else {
+    if (summary.incompleteReasons.length > 0) lines.push(`incomplete (the next run repeats it): ${summary.incompleteReasons.join('; ')}`);
+    if (summary.rejectedReasons.length > 0) lines.push(`rejected (the cursor moved on): ${summary.rejectedReasons.join('; ')}`);
+  }
   for (const f of summary.failures.slice(0, 10)) {
     lines.push(`  failed ${f.operation} ${f.blueprint} ${f.identifier}: ${f.message}${f.traceId ? ` (trace id ${f.traceId})` : ''}`);
   }

@@ -7,9 +7,12 @@
  * full syncs and windowed syncs read the current rows (change rows only say "look at this id"), and the real-time
  * event path does the same. Any two of them can run at once, in any order; the later reader wins, and each is
  * idempotent. An event path that writes an older state after a reconciliation is corrected by the next window,
- * because that resource's change record falls inside [cursor − overlap, now). The cursor only advances when the
- * whole window succeeded (new cursor = `now` captured at the run's start), so a failed or killed run is repeated
- * by the next one, and nothing is ever deleted after an incomplete read.
+ * because that resource's change record falls inside [cursor − overlap, now). The cursor only advances when
+ * nothing a retry could fix went wrong (new cursor = `now` captured at the run's start), so a failed, throttled or
+ * killed run is repeated by the next one, and nothing is ever deleted after a read or write error. An entity Port
+ * rejects outright does not hold the cursor (no retry would help, and holding it would turn every later run into
+ * the same window, then into full syncs); it is counted as failed, recorded in the state, and retried by the
+ * next full sync.
  */
 import { randomUUID } from 'node:crypto';
 import { defaultBlueprints } from '../../port/blueprints.js';
@@ -56,7 +59,10 @@ export interface RunSummary {
   ignoredChanges?: number;
   notVisible?: number;
   deletionSkippedReason?: string;
+  /** Problems a later run can fix; while there are any, the cursor and lastFullSyncAt stay where they were. */
   incompleteReasons: string[];
+  /** Problems no retry fixes (entities Port rejected, unmappable rows): the run is partial, the cursor moves on. */
+  rejectedReasons: string[];
   failures: WriteFailure[];
   error?: string;
   /** Dry run: what would be created, updated (with fields) and deleted, per blueprint. */
@@ -95,7 +101,7 @@ export async function runReconciliation(deps: ReconcileDeps, request: ReconcileR
   let mode: RunMode = request.mode === 'window' ? 'window' : 'full';
   let modeReason = 'not decided (the run failed before reading the state)';
   let windowStart: Date | undefined;
-  let outcome: SyncOutcome = { incompleteReasons: [] };
+  let outcome: SyncOutcome = { incompleteReasons: [], rejectedReasons: [] };
   let honouredRequestId: string | undefined;
   let stateRead = false;
   let failure: unknown;
@@ -159,12 +165,12 @@ export async function runReconciliation(deps: ReconcileDeps, request: ReconcileR
     throw failure;
   }
 
-  const status: RunStatus =
-    failure !== undefined ? 'failed' : dryRun ? 'planned' : outcome.incompleteReasons.length > 0 ? 'partial' : 'succeeded';
-  const succeeded = status === 'succeeded';
+  const problems = [...outcome.incompleteReasons, ...outcome.rejectedReasons];
+  const status: RunStatus = failure !== undefined ? 'failed' : dryRun ? 'planned' : problems.length > 0 ? 'partial' : 'succeeded';
+  const advance = failure === undefined && !dryRun && outcome.incompleteReasons.length === 0;
   const counts = writer.counts();
   const finishedAt = new Date(now.getTime() + (Date.now() - startedWall));
-  const errorMessage = failure !== undefined ? describeError(failure) : outcome.incompleteReasons.join('; ') || undefined;
+  const errorMessage = failure !== undefined ? describeError(failure) : problems.join('; ') || undefined;
 
   let cursor = state?.cursor;
   // Without the state as it was, a write could only lose the cursor: leave it for the next run.
@@ -172,8 +178,8 @@ export async function runReconciliation(deps: ReconcileDeps, request: ReconcileR
     const nextState: SyncState = {
       identifier: stateIdentifier,
       scope: describeScope(settings.azure),
-      ...(succeeded ? { cursor: now.toISOString() } : state?.cursor ? { cursor: state.cursor } : {}),
-      ...(succeeded && mode === 'full'
+      ...(advance ? { cursor: now.toISOString() } : state?.cursor ? { cursor: state.cursor } : {}),
+      ...(advance && mode === 'full'
         ? { lastFullSyncAt: now.toISOString() }
         : state?.lastFullSyncAt
           ? { lastFullSyncAt: state.lastFullSyncAt }
@@ -238,6 +244,7 @@ export async function runReconciliation(deps: ReconcileDeps, request: ReconcileR
     ...(outcome.notVisible !== undefined ? { notVisible: outcome.notVisible } : {}),
     ...(outcome.deletionSkippedReason ? { deletionSkippedReason: outcome.deletionSkippedReason } : {}),
     incompleteReasons: outcome.incompleteReasons,
+    rejectedReasons: outcome.rejectedReasons,
     failures: writer.failures(),
     ...(failure !== undefined ? { error: describeError(failure) } : {}),
     ...(dryRun ? { plan: writer.plan() } : {}),

@@ -13,11 +13,10 @@
  */
 import type { ChangeRow } from '../../azure/types.js';
 import { parseResourceId, toPortIdentifier } from '../../azure/resourceId.js';
-import { mapRow } from '../../mapping/index.js';
 import type { PortEntity } from '../../port/types.js';
 import { changedFields, fingerprint, withExplicitNulls } from './fingerprint.js';
 import { fingerprintsOf, identifiersUnder } from './portSnapshot.js';
-import { typeAllowed, type SyncContext, type SyncOutcome } from './context.js';
+import { mapRowCounted, runProblems, typeAllowed, type SyncContext, type SyncOutcome } from './context.js';
 
 type Level = 'subscription' | 'resourceGroup' | 'resource';
 
@@ -40,7 +39,7 @@ export async function runWindowedSync(ctx: SyncContext, window: { since: Date; u
   const deletes: Record<Level, string[]> = { subscription: [], resourceGroup: [], resource: [] };
   const presentInAzure = new Set<string>();
   let notVisible = 0;
-  let mappingFailures = 0;
+  const unmapped = { count: 0 };
 
   const changes = [...latest.values()];
   for (let i = 0; i < changes.length; i += LOOKUP_BATCH) {
@@ -56,14 +55,7 @@ export async function runWindowedSync(ctx: SyncContext, window: { since: Date; u
       if (row) {
         presentInAzure.add(change.identifier);
         if (change.level === 'resource' && !typeAllowed(row.type, ctx.azure)) continue;
-        let mapped;
-        try {
-          mapped = mapRow(row, ctx.ids);
-        } catch (error) {
-          mappingFailures += 1;
-          ctx.logger.warn('reconcile could not map a Resource Graph row', { id: row.id, error });
-          continue;
-        }
+        const mapped = mapRowCounted(ctx, row, unmapped);
         if (!mapped) continue;
         const level = levelOfBlueprint(ctx, mapped.blueprint);
         if (level) {
@@ -135,16 +127,13 @@ export async function runWindowedSync(ctx: SyncContext, window: { since: Date; u
     ctx.progress('delete', 0, toDelete.length);
   }
 
-  const incompleteReasons: string[] = [];
-  if (mappingFailures > 0) incompleteReasons.push(`${mappingFailures} Resource Graph row(s) could not be mapped`);
-  if (ctx.writer.failureCount() > 0) incompleteReasons.push(`${ctx.writer.failureCount()} Port write(s) failed`);
   if (notVisible > 0) {
     ctx.logger.warn('reconcile changes not yet visible in Resource Graph', {
       notVisible,
       hint: 'picked up by the next window (overlap) or the next full sync',
     });
   }
-  return { incompleteReasons, notVisible, ignoredChanges: ignored, changes: latest.size };
+  return { ...runProblems(ctx.writer, unmapped.count), notVisible, ignoredChanges: ignored, changes: latest.size };
 }
 
 async function collectChanges(

@@ -455,14 +455,17 @@ export class PortCatalog {
   }
 
   /** Blueprint search: stable identifier order; `next` is an opaque cursor naming the last identifier returned. */
-  search(bp: string, body: { query?: unknown; include?: unknown; limit?: unknown; from?: unknown }): { entities: StoredEntity[]; next?: string } {
+  search(bp: string, body: { query?: unknown; include?: unknown; exclude?: unknown; limit?: unknown; from?: unknown }): { entities: StoredEntity[]; next?: string } {
     this.requireBlueprint(bp);
     const limit = body.limit === undefined ? 200 : body.limit;
     if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > 1000) {
       throw new CatalogError(422, 'invalid_request', 'body/limit must be a whole number from 1 to 1000');
     }
-    if (body.include !== undefined && (!Array.isArray(body.include) || body.include.some((f) => typeof f !== 'string'))) {
-      throw new CatalogError(422, 'invalid_request', 'body/include must be an array of strings');
+    for (const key of ['include', 'exclude'] as const) {
+      const list = body[key];
+      if (list !== undefined && (!Array.isArray(list) || list.some((f) => typeof f !== 'string'))) {
+        throw new CatalogError(422, 'invalid_request', `body/${key} must be an array of strings`);
+      }
     }
     let predicate;
     try {
@@ -484,7 +487,7 @@ export class PortCatalog {
     let i = start;
     for (; i < ids.length && out.length < limit; i++) {
       const e = map.get(ids[i]!);
-      if (e && predicate(e)) out.push(project(e, body.include as string[] | undefined));
+      if (e && predicate(e)) out.push(project(e, body.include as string[] | undefined, body.exclude as string[] | undefined));
     }
     // Only promise another page if one exists, so the last page never carries `next`.
     let more = false;

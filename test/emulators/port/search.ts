@@ -170,28 +170,39 @@ function operatorTest(op: string, value: unknown, where: string): (v: unknown) =
   }
 }
 
-/** Projects an entity onto `include` (meta-properties with `$`, `properties.x`/`relations.y`, or bare ids). */
-export function project(entity: StoredEntity, include: string[] | undefined): StoredEntity {
-  if (!include) return entity;
-  const out: Record<string, unknown> = {};
-  for (const field of include) {
-    const meta = META[field];
-    if (meta) {
-      if (entity[meta] !== undefined) out[meta] = entity[meta];
-      continue;
-    }
-    const [scope, id] = field.startsWith('properties.')
-      ? (['properties', field.slice(11)] as const)
-      : field.startsWith('relations.')
-        ? (['relations', field.slice(10)] as const)
-        : entity.relations && field in entity.relations
-          ? (['relations', field] as const)
-          : (['properties', field] as const);
-    const source = entity[scope] as Record<string, unknown> | undefined;
-    if (source && id in source) {
-      const bag = (out[scope] ??= {}) as Record<string, unknown>;
-      bag[id] = source[id];
+/** Which bag and key a field names: `$meta`, `properties.x` / `relations.y`, or a bare property or relation id. */
+function locate(entity: StoredEntity, field: string): { meta: keyof StoredEntity } | { scope: 'properties' | 'relations'; id: string } {
+  const meta = META[field];
+  if (meta) return { meta };
+  if (field.startsWith('properties.')) return { scope: 'properties', id: field.slice(11) };
+  if (field.startsWith('relations.')) return { scope: 'relations', id: field.slice(10) };
+  return entity.relations && field in entity.relations ? { scope: 'relations', id: field } : { scope: 'properties', id: field };
+}
+
+/** Projects an entity onto `include`, then drops what `exclude` names (both optional, as in Port's search body). */
+export function project(entity: StoredEntity, include: string[] | undefined, exclude?: string[]): StoredEntity {
+  let out: Record<string, unknown>;
+  if (!include) {
+    out = { ...entity, properties: { ...entity.properties }, relations: { ...entity.relations } };
+  } else {
+    out = {};
+    for (const field of include) {
+      const at = locate(entity, field);
+      if ('meta' in at) {
+        if (entity[at.meta] !== undefined) out[at.meta] = entity[at.meta];
+        continue;
+      }
+      const source = entity[at.scope] as Record<string, unknown> | undefined;
+      if (source && at.id in source) {
+        const bag = (out[at.scope] ??= {}) as Record<string, unknown>;
+        bag[at.id] = source[at.id];
+      }
     }
   }
-  return out as unknown as StoredEntity;
+  for (const field of exclude ?? []) {
+    const at = locate(entity, field);
+    if ('meta' in at) delete out[at.meta];
+    else delete (out[at.scope] as Record<string, unknown> | undefined)?.[at.id];
+  }
+  return (include || exclude ? out : entity) as unknown as StoredEntity;
 }

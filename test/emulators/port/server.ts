@@ -262,7 +262,7 @@ export async function startPortEmulator(options: PortEmulatorOptions = {}): Prom
     handle(req, res).catch((error: unknown) => {
       // A bug in the emulator must be loud in tests, not a hung request.
       if (!res.headersSent) {
-        res.writeHead(500, { 'content-type': 'application/json', 'x-trace-id': randomUUID() });
+        res.writeHead(500, { 'content-type': 'application/json', 'x-trace-id': randomUUID(), ...rateHeaders(Date.now()) });
         res.end(JSON.stringify({ ok: false, error: 'emulator_error', message: String((error as Error)?.stack ?? error) }));
       } else {
         res.destroy();
