@@ -102,17 +102,8 @@ async function checkQueue(io: CliIo, settings: Settings, report: (r: CheckResult
     return;
   }
   try {
-    const { QueueServiceClient } = await import('@azure/storage-queue');
-    const storage = settings.events.storage;
-    let service: InstanceType<typeof QueueServiceClient>;
-    if ('connectionString' in storage) {
-      service = QueueServiceClient.fromConnectionString(storage.connectionString);
-    } else {
-      const credential = io.deps?.credential ?? (await import('../azure/credential.js')).createAzureCredential({
-        ...(storage.clientId ? { managedIdentityClientId: storage.clientId } : {}),
-      });
-      service = new QueueServiceClient(storage.queueServiceUri, credential);
-    }
+    const { createQueueServiceClient } = await import('../azure/storageQueue.js');
+    const service = await createQueueServiceClient(settings.events.storage, io.deps?.credential);
     const props = await withTimeout(service.getQueueClient(settings.events.queueName).getProperties());
     report({ name, status: 'pass', detail: `reachable, about ${props.approximateMessagesCount ?? 0} message(s) waiting` });
   } catch (error) {

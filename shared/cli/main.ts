@@ -8,7 +8,8 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { queueConnectionFrom } from '../azure/storageQueue.js';
 import { checkCommand } from './checkCommand.js';
 import { CliExit, EXIT, type CliIo } from './io.js';
 import { reconcileCommand } from './reconcileCommand.js';
@@ -52,6 +53,56 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .action(async (opts: { json?: boolean }) => {
       setExitCode(await checkCommand(io, opts));
     });
+
+  const queueOptions = (command: Command) =>
+    command
+      .option('--connection <connectionString>', 'storage connection string (default: $AzureWebJobsStorage, else local Azurite)')
+      .option(
+        '--queue-service-uri <uri>',
+        'queue endpoint reached with your Azure sign-in, e.g. https://<account>.queue.core.windows.net (default: $AzureWebJobsStorage__queueServiceUri or __accountName)',
+      )
+      .option('--queue <name>', 'events queue (default: $RESOURCE_EVENTS_QUEUE or resource-events)');
+  type QueueFlags = { connection?: string; queueServiceUri?: string; queue?: string };
+  const queueTarget = (opts: QueueFlags) => ({
+    connection: queueConnectionFrom(opts, io.env),
+    queueName: opts.queue ?? io.env['RESOURCE_EVENTS_QUEUE'] ?? 'resource-events',
+    print: (line: string) => io.stdout.write(`${line}\n`),
+  });
+
+  queueOptions(
+    program
+      .command('send-event')
+      .description('enqueue one Event Grid event as Event Grid does (base64 JSON): a JSON file, or a sample name such as write, delete or cloud-events-schema/resource_delete_success')
+      .argument('<fileOrSample>', 'path to an event JSON file, or a sample name')
+      .option('--resource-id <id>', 'retarget the event at this ARM resource id')
+      .option('--no-refresh', 'keep the event id and time as they are in the file or sample'),
+  ).action(async (fileOrSample: string, opts: QueueFlags & { resourceId?: string; refresh: boolean }) => {
+    const { sendEvent } = await import('./queueCommands.js');
+    await sendEvent(fileOrSample, {
+      ...queueTarget(opts),
+      ...(opts.resourceId ? { resourceId: opts.resourceId } : {}),
+      refresh: opts.refresh,
+    });
+  });
+
+  queueOptions(
+    program
+      .command('replay-poison')
+      .description('move messages from <queue>-poison back to <queue> after a fix (each is sent before it is deleted)')
+      .option('--dry-run', 'only print what would move')
+      .option('--max <n>', 'move at most n messages', (value: string) => {
+        const n = Number(value);
+        if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a whole number of messages, got "${value}"`);
+        return n;
+      }),
+  ).action(async (opts: QueueFlags & { dryRun?: boolean; max?: number }) => {
+    const { replayPoison } = await import('./queueCommands.js');
+    await replayPoison({
+      ...queueTarget(opts),
+      dryRun: opts.dryRun ?? false,
+      ...(opts.max !== undefined ? { max: opts.max } : {}),
+    });
+  });
 
   return program;
 }

@@ -1,21 +1,25 @@
 /**
  * Operator commands for the events queue: send an event the way Event Grid does, and move poisoned messages back.
- * The CLI (shared/cli/main.ts) and the tiny entry files sendEvent.ts / replayPoison.ts call these.
+ * The CLI (shared/cli/main.ts: `send-event`, `replay-poison`) calls these.
  */
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
+import type { QueueClient } from '@azure/storage-queue';
+import { createQueueServiceClient, type QueueConnection } from '../azure/storageQueue.js';
 
 /** Microsoft's sample events, as kept in the reference folder; overridable for installed copies. */
 export const DEFAULT_SAMPLES_DIR =
   process.env['AZURE_EVENT_SAMPLES_DIR'] ??
-  '/work/shared/reference/azure-specs/eventgrid/data-plane/Microsoft.Resources/stable/2018-01-01/examples';
+  path.resolve(process.cwd(), '../shared/reference/azure-specs/eventgrid/data-plane/Microsoft.Resources/stable/2018-01-01/examples');
 
 export interface QueueTarget {
-  /** A storage connection string (`UseDevelopmentStorage=true` for Azurite on the default ports). */
-  connection: string;
+  /**
+   * A storage connection string (`UseDevelopmentStorage=true` for Azurite on the default ports), or a queue endpoint
+   * reached with an Entra ID credential (deployed storage refuses shared keys).
+   */
+  connection: string | QueueConnection;
   queueName: string;
 }
 
@@ -36,12 +40,15 @@ export interface SendEventResult {
   resourceUri: string;
 }
 
-function queueClient(target: QueueTarget): QueueClient {
-  if (!target.connection || !target.connection.trim()) throw new Error('no storage connection: pass --connection or set AzureWebJobsStorage');
+async function queueClient(target: QueueTarget): Promise<QueueClient> {
+  const connection = typeof target.connection === 'string' ? { connectionString: target.connection } : target.connection;
+  if ('connectionString' in connection && !connection.connectionString.trim()) {
+    throw new Error('no storage connection: pass --connection or --queue-service-uri, or set AzureWebJobsStorage');
+  }
   if (!/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(target.queueName)) {
     throw new Error(`"${target.queueName}" is not a storage queue name (3-63 lower-case letters, digits and single hyphens)`);
   }
-  return QueueServiceClient.fromConnectionString(target.connection).getQueueClient(target.queueName);
+  return (await createQueueServiceClient(connection)).getQueueClient(target.queueName);
 }
 
 /** `resource_write_success`, `cloud-events-schema/resource_delete_success`, or `write` / `delete` shorthands. */
@@ -90,7 +97,7 @@ export async function sendEvent(fileOrSampleName: string, options: SendEventOpti
     if ('specversion' in event) event['time'] = new Date().toISOString();
     else event['eventTime'] = new Date().toISOString();
   }
-  const queue = queueClient(options);
+  const queue = await queueClient(options);
   await queue.createIfNotExists();
   const sent = await queue.sendMessage(Buffer.from(JSON.stringify(event), 'utf8').toString('base64'));
   const data = (event['data'] ?? {}) as Record<string, unknown>;
@@ -141,8 +148,8 @@ export async function replayPoison(options: ReplayPoisonOptions): Promise<Replay
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const max = options.max ?? Number.POSITIVE_INFINITY;
   if (!(max >= 0)) throw new Error(`max must be 0 or more, got ${options.max}`);
-  const target = queueClient(options);
-  const poison = queueClient({ ...options, queueName: `${options.queueName}-poison` });
+  const target = await queueClient(options);
+  const poison = await queueClient({ ...options, queueName: `${options.queueName}-poison` });
   if (!(await poison.exists())) {
     print(`${options.queueName}-poison does not exist: nothing to replay`);
     return { moved: 0, wouldMove: 0, remaining: 0 };

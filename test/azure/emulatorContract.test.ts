@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resourcesQuery, subscriptionsQuery } from '../../shared/azure/queries.js';
 import { startResourceGraphEmulator, type ResourceGraphEmulator } from '../emulators/resourceGraph/server.js';
 import { generateEstate } from '../fixtures/estate.js';
+import { RESOURCEGRAPH_STABLE } from '../support/reference.js';
 
-const SPEC = '/work/shared/reference/azure-specs/resourcegraph/resource-manager/Microsoft.ResourceGraph/stable/2024-04-01/resourcegraph.json';
+const SPEC = `${RESOURCEGRAPH_STABLE}/resourcegraph.json`;
 const spec = JSON.parse(readFileSync(SPEC, 'utf8')) as { definitions: Record<string, Record<string, unknown>> };
 // Swagger's `type: object` for `data` predates objectArray results; the spec's own examples return an array there.
 const definitions = structuredClone(spec.definitions);

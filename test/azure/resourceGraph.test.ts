@@ -8,8 +8,9 @@ import { IncompleteReadError, PermanentError, RetryableError } from '../../share
 import { startResourceGraphEmulator, type ResourceGraphEmulator, type ResourceGraphEmulatorOptions } from '../emulators/resourceGraph/server.js';
 import { generateEstate } from '../fixtures/estate.js';
 import { everyQuery } from './allQueries.js';
+import { RESOURCEGRAPH_STABLE } from '../support/reference.js';
 
-const EXAMPLES = '/work/shared/reference/azure-specs/resourcegraph/resource-manager/Microsoft.ResourceGraph/stable/2024-04-01/examples';
+const EXAMPLES = `${RESOURCEGRAPH_STABLE}/examples`;
 const example = (name: string) =>
   JSON.parse(readFileSync(join(EXAMPLES, name), 'utf8')) as {
     parameters: { query: { query: string; subscriptions?: string[] } };

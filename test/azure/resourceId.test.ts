@@ -13,9 +13,10 @@ import {
   toPortIdentifier,
   type ParsedResourceId,
 } from '../../shared/azure/resourceId.js';
+import { EVENTGRID_SPECS } from '../support/reference.js';
 
 const SUB = '0b1f6471-1bf0-4dda-aec3-cb9272f09590';
-const SPECS = '/work/shared/reference/azure-specs/eventgrid/data-plane';
+const SPECS = EVENTGRID_SPECS;
 
 type Expected = Partial<Omit<ParsedResourceId, 'original'>>;
 

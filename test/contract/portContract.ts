@@ -1,5 +1,5 @@
 /**
- * Checks HTTP exchanges against Port's published OpenAPI 3.1 spec (/work/shared/reference/port-openapi.yaml):
+ * Checks HTTP exchanges against Port's published OpenAPI 3.1 spec (../shared/reference/port-openapi.yaml):
  * request bodies, query and path parameters, and response bodies per status. Where the spec is silent or known
  * to be incomplete (port-api.md §4.2, §3.3, §7, §10) the documented shape is used instead, and each such
  * allowance is listed in DOCUMENTED_DEVIATIONS so it is visible, not hidden in the validator.
@@ -78,7 +78,6 @@ export function defaultSpecPath(): string {
     process.env.PORT_OPENAPI_SPEC,
     fileURLToPath(new URL('../../../shared/reference/port-openapi.yaml', import.meta.url)),
     path.resolve(process.cwd(), '../shared/reference/port-openapi.yaml'),
-    '/work/shared/reference/port-openapi.yaml',
   ].filter((p): p is string => Boolean(p));
   const found = candidates.find((p) => fs.existsSync(p));
   if (!found) throw new Error(`Port OpenAPI spec not found; looked in: ${candidates.join(', ')}`);

@@ -67,7 +67,7 @@ describe('sendEvent', () => {
 
   it('runs as `npm run send-event` (commander entry file)', async () => {
     const run = promisify(execFile);
-    const { stdout } = await run(path.join(REPO, 'node_modules', '.bin', 'tsx'), ['shared/cli/sendEvent.ts', 'delete', '--resource-id', ID, '--queue', 'cli-entry', '--connection', azurite.connectionString], {
+    const { stdout } = await run(path.join(REPO, 'node_modules', '.bin', 'tsx'), ['shared/cli/main.ts', 'send-event', 'delete', '--resource-id', ID, '--queue', 'cli-entry', '--connection', azurite.connectionString], {
       cwd: REPO,
       env: process.env,
     });

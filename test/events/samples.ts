@@ -5,10 +5,10 @@
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { EVENTGRID_RESOURCES_EXAMPLES } from '../support/reference.js';
 
 export const SAMPLES_DIR =
-  process.env['AZURE_EVENT_SAMPLES_DIR'] ??
-  '/work/shared/reference/azure-specs/eventgrid/data-plane/Microsoft.Resources/stable/2018-01-01/examples';
+  process.env['AZURE_EVENT_SAMPLES_DIR'] ?? EVENTGRID_RESOURCES_EXAMPLES;
 
 export type SampleSchema = 'event-grid-schema' | 'cloud-events-schema';
 export type SampleName =

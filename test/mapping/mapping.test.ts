@@ -9,6 +9,7 @@ import { mapResource, mapResourceGroup, mapRow, mapSubscription, portalUrl } fro
 import { DEFAULT_BLUEPRINT_IDS, defaultBlueprints, type BlueprintIds } from '../../shared/port/blueprints.js';
 import type { BlueprintDefinition } from '../../shared/port/types.js';
 import { generateEstate } from '../fixtures/estate.js';
+import { RESOURCEGRAPH_STABLE } from '../support/reference.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 const IDENTIFIER = { type: 'string', minLength: 1, maxLength: 1000, pattern: PORT_IDENTIFIER_PATTERN.source };
@@ -140,7 +141,7 @@ describe('mapRow', () => {
   });
 
   it('the spec example rows (few columns) map without throwing and validate', () => {
-    const examples = '/work/shared/reference/azure-specs/resourcegraph/resource-manager/Microsoft.ResourceGraph/stable/2024-04-01/examples';
+    const examples = `${RESOURCEGRAPH_STABLE}/examples`;
     for (const file of ['ResourcesFirstPageQuery.json', 'ResourcesBasicQuery.json', 'ResourcesFilterQuery.json']) {
       const body = JSON.parse(readFileSync(join(examples, file), 'utf8')) as { responses: { 200: { body: { data: ArgRow[] } } } };
       for (const row of body.responses[200].body.data) {

@@ -6,6 +6,7 @@ import type { Settings } from '../../settings.js';
 import type { Logger } from '../../log.js';
 import type { ResourceGraphApi } from '../../azure/types.js';
 import type { PortApi } from '../../port/types.js';
+import { createQueueServiceClient } from '../../azure/storageQueue.js';
 import { EventProcessor, type Clock } from './apply.js';
 import { QueuePoisonMover } from './poison.js';
 import { QueueRecheckScheduler, type QueueSender } from './recheck.js';
@@ -19,17 +20,7 @@ export interface EventQueues {
 
 /** Queue clients for the configured storage: a connection string, or an identity-based queue service URI. */
 export async function createEventQueues(events: Settings['events']): Promise<EventQueues> {
-  const { QueueServiceClient } = await import('@azure/storage-queue');
-  let service: InstanceType<typeof QueueServiceClient>;
-  if ('connectionString' in events.storage) {
-    service = QueueServiceClient.fromConnectionString(events.storage.connectionString);
-  } else {
-    const identity = await import('@azure/identity');
-    const credential = events.storage.clientId
-      ? new identity.ManagedIdentityCredential({ clientId: events.storage.clientId })
-      : new identity.DefaultAzureCredential();
-    service = new QueueServiceClient(events.storage.queueServiceUri, credential);
-  }
+  const service = await createQueueServiceClient(events.storage);
   const eventsQueue = service.getQueueClient(events.queueName);
   const poisonQueue = service.getQueueClient(events.poisonQueueName);
   let poisonReady: Promise<unknown> | undefined;

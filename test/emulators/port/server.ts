@@ -1,6 +1,6 @@
 /**
  * A Port REST API emulator on a real node:http server (127.0.0.1), for tests, the bench and local runs.
- * Behaviour follows /work/shared/reference/port-api.md §11; control routes live under /_emulator, never /v1.
+ * Behaviour follows ../shared/reference/port-api.md §11; control routes live under /_emulator, never /v1.
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
