@@ -595,10 +595,19 @@ export class ResourceGraphReader implements ResourceGraphApi {
 }
 
 /** The production reader: settings' ARM endpoint and scope, DefaultAzureCredential (managed identity). */
-export function createResourceGraphReader(settings: Settings['azure'], logger: Logger): ResourceGraphReader {
+/**
+ * The reader as configured by the settings. `overrides` replace the credential (the emulator's static token, a CLI
+ * sign-in) or the SDK retry policy (tests), nothing else.
+ */
+export function createResourceGraphReader(
+  settings: Settings['azure'],
+  logger: Logger,
+  overrides: Pick<Partial<ResourceGraphReaderOptions>, 'credential' | 'retry'> = {},
+): ResourceGraphReader {
   return new ResourceGraphReader({
+    ...overrides,
     endpoint: settings.armEndpoint,
-    credential: createAzureCredential(settings),
+    credential: overrides.credential ?? createAzureCredential(settings),
     subscriptionIds: settings.subscriptionIds,
     managementGroupIds: settings.managementGroupIds,
     subscriptionBatchSize: settings.subscriptionBatchSize,

@@ -43,16 +43,6 @@ export async function cliPort(io: CliIo, settings: Settings, logger: Logger): Pr
 
 export async function cliGraph(io: CliIo, settings: Settings, logger: Logger, credential: TokenCredential): Promise<ResourceGraphApi> {
   if (io.deps?.createGraph) return io.deps.createGraph(settings, logger, credential);
-  const { ResourceGraphReader } = await import('../azure/resourceGraph.js');
-  return new ResourceGraphReader({
-    endpoint: settings.azure.armEndpoint,
-    credential,
-    subscriptionIds: settings.azure.subscriptionIds,
-    managementGroupIds: settings.azure.managementGroupIds,
-    subscriptionBatchSize: settings.azure.subscriptionBatchSize,
-    maxConcurrency: settings.azure.argMaxConcurrency,
-    includeResourceTypes: settings.azure.includeResourceTypes,
-    excludeResourceTypes: settings.azure.excludeResourceTypes,
-    logger,
-  });
+  const { createResourceGraphReader } = await import('../azure/resourceGraph.js');
+  return createResourceGraphReader(settings.azure, logger, { credential });
 }

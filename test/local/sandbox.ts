@@ -18,7 +18,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import type { InvocationContext } from '@azure/functions';
-import { ResourceGraphReader } from '../../shared/azure/resourceGraph.js';
+import { createResourceGraphReader } from '../../shared/azure/resourceGraph.js';
 import { normalizeResourceId, parseResourceId, toPortIdentifier } from '../../shared/azure/resourceId.js';
 import type { ArgRow } from '../../shared/azure/types.js';
 import { createLogger, type Logger, type LogLevel } from '../../shared/log.js';
@@ -333,17 +333,7 @@ export class Sandbox {
         else if (level === 'warn' || level === 'error') print(`      ${yellow('!')} ${message} ${dim(JSON.stringify(fields))}`);
       }, settings.logLevel);
       // The production reader, except for the credential: the emulator accepts its static token.
-      const graph = new ResourceGraphReader({
-        endpoint: settings.azure.armEndpoint,
-        credential: arg.credential,
-        subscriptionIds: settings.azure.subscriptionIds,
-        managementGroupIds: settings.azure.managementGroupIds,
-        subscriptionBatchSize: settings.azure.subscriptionBatchSize,
-        maxConcurrency: settings.azure.argMaxConcurrency,
-        includeResourceTypes: settings.azure.includeResourceTypes,
-        excludeResourceTypes: settings.azure.excludeResourceTypes,
-        logger,
-      });
+      const graph = createResourceGraphReader(settings.azure, logger, { credential: arg.credential });
       const reconcilePort = createPortClient(settings.port, logger);
       useReconcileDepsFactory(async (runLogger) => ({ port: reconcilePort, graph, settings, logger: runLogger }));
       useEventProcessor(await createEventProcessor(settings, logger, { resourceGraph: graph }));

@@ -2,7 +2,7 @@
  * End-to-end harness for reconciliation: the real Port client and Resource Graph reader over HTTP against both
  * emulators, with the Resource Graph emulator's manual clock as the run's "now".
  */
-import { ResourceGraphReader } from '../../shared/azure/resourceGraph.js';
+import { createResourceGraphReader } from '../../shared/azure/resourceGraph.js';
 import type { ArgRow } from '../../shared/azure/types.js';
 import { createLogger, memorySink, type Logger } from '../../shared/log.js';
 import { mapRow } from '../../shared/mapping/index.js';
@@ -67,16 +67,8 @@ export async function startHarness(envOverrides: Record<string, string> = {}): P
     backoffBaseMs: 5,
     maxWaitMs: 50,
   });
-  const graph = new ResourceGraphReader({
-    endpoint: settings.azure.armEndpoint,
+  const graph = createResourceGraphReader(settings.azure, logger, {
     credential: arg.credential,
-    subscriptionIds: settings.azure.subscriptionIds,
-    managementGroupIds: settings.azure.managementGroupIds,
-    subscriptionBatchSize: settings.azure.subscriptionBatchSize,
-    maxConcurrency: settings.azure.argMaxConcurrency,
-    includeResourceTypes: settings.azure.includeResourceTypes,
-    excludeResourceTypes: settings.azure.excludeResourceTypes,
-    logger,
     retry: { maxRetries: 1, retryDelayInMs: 5, maxRetryDelayInMs: 20 },
   });
   // Tests clear the recording to count one run's writes; keep what they clear for the checks in close().

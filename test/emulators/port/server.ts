@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PortRequestCounts, PortRequestKind, StoredEntity } from '../../../shared/port/types.js';
 import { CatalogError, PortCatalog, checkEntityId, type EntityInput, type StoredBlueprint } from './catalog.js';
+import { prng } from '../../fixtures/estate.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 export const BULK_UPSERT_LIMIT = 20;
@@ -123,17 +124,7 @@ interface TokenRecord {
   expiresAt: number;
 }
 
-/** mulberry32: small, seedable, good enough for fault rates. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+
 
 function classify(method: string, path: string): PortRequestKind {
   if (method === 'POST' && path === '/v1/auth/access_token') return 'token';
@@ -182,7 +173,7 @@ export async function startPortEmulator(options: PortEmulatorOptions = {}): Prom
   let latencyMs = options.latencyMs ?? 0;
   let latencyJitterMs = options.latencyJitterMs ?? 0;
   const record = options.record ?? true;
-  let random = seededRandom(options.seed ?? 42);
+  let random = prng(options.seed ?? 42);
 
   let catalog = new PortCatalog();
   const tokens = new Map<string, TokenRecord>();
@@ -716,7 +707,7 @@ export async function startPortEmulator(options: PortEmulatorOptions = {}): Prom
       requests.length = 0;
       counts = zeroCounts();
       window = { start: 0, used: 0 };
-      random = seededRandom(options.seed ?? 42);
+      random = prng(options.seed ?? 42);
       emulator.clearFaults();
     },
   };
