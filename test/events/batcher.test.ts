@@ -68,3 +68,47 @@ describe('MicroBatcher', () => {
     expect(batches).toHaveLength(1);
   });
 });
+
+describe('MicroBatcher group commit', () => {
+  it('keeps gathering while the in-flight cap is reached, then flushes everything pending in one batch', async () => {
+    const batches: string[][] = [];
+    let release!: () => void;
+    const firstBatchHeld = new Promise<void>((r) => (release = r));
+    const batcher = new MicroBatcher<string, number, string>({
+      flushWindowMs: 5,
+      maxKeys: 1000,
+      maxInFlightBatches: 1,
+      merge: (a, b) => a + b,
+      process: async (batch) => {
+        batches.push([...batch.keys()]);
+        if (batches.length === 1) await firstBatchHeld;
+        return new Map([...batch.keys()].map((k) => [k, k]));
+      },
+    });
+    const first = batcher.submit('a', 1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(batches).toEqual([['a']]);
+    // Several windows pass while batch 1 is held: none of them may start a small batch of its own.
+    const later = ['b', 'c', 'd'].map(async (k, i) => {
+      await new Promise((r) => setTimeout(r, i * 15));
+      return batcher.submit(k, 1);
+    });
+    await new Promise((r) => setTimeout(r, 80));
+    expect(batches).toHaveLength(1);
+    release();
+    expect(await Promise.all([first, ...later])).toEqual(['a', 'b', 'c', 'd']);
+    expect(batches).toEqual([['a'], ['b', 'c', 'd']]);
+  });
+
+  it('still answers an idle worker within the flush window', async () => {
+    const batcher = new MicroBatcher<string, number, string>({
+      flushWindowMs: 10,
+      maxKeys: 1000,
+      merge: (a, b) => a + b,
+      process: async (batch) => new Map([...batch.keys()].map((k) => [k, k])),
+    });
+    const started = Date.now();
+    await batcher.submit('a', 1);
+    expect(Date.now() - started).toBeLessThan(500);
+  });
+});
