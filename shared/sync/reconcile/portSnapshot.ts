@@ -22,6 +22,14 @@ export interface SnapshotOptions {
   onPage?: (entities: number) => void;
 }
 
+/**
+ * Port pages a search with an opaque `next` cursor, so one search is a sequential walk (about 100 pages at 100k
+ * entities). Every identifier we manage starts with `/subscriptions/<guid>`, so one cursor per leading hex digit
+ * splits the walk into independent searches that run concurrently (the client bounds how many at once). Upper-case
+ * digits are listed too: entities written by other tools may keep Azure's original casing.
+ */
+const SNAPSHOT_PARTITIONS = [...'0123456789abcdefABCDEF'].map((digit) => `/subscriptions/${digit}`);
+
 /** Every entity of the blueprint that lives under a subscription in scope. */
 export async function loadPortSnapshot(
   port: PortApi,
@@ -32,24 +40,28 @@ export async function loadPortSnapshot(
   const fingerprints = new Map<string, string>();
   const countBySubscription = new Map<string, number>();
   const outOfScopeSubscriptions = new Set<string>();
-  const search = port.searchEntities(fields.blueprint, {
-    include: fields.include,
-    limit: 1000,
-    ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
-  });
-  for await (const page of search) {
-    for (const entity of page) {
-      const subscription = subscriptionOfIdentifier(entity.identifier);
-      if (!subscription) continue;
-      if (!subscriptionsInScope.has(subscription)) {
-        outOfScopeSubscriptions.add(subscription);
-        continue;
+  const readPartition = async (prefix: string) => {
+    const search = port.searchEntities(fields.blueprint, {
+      query: { combinator: 'and', rules: [{ property: '$identifier', operator: 'beginsWith', value: prefix }] },
+      include: fields.include,
+      limit: 1000,
+      ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
+    });
+    for await (const page of search) {
+      for (const entity of page) {
+        const subscription = subscriptionOfIdentifier(entity.identifier);
+        if (!subscription) continue;
+        if (!subscriptionsInScope.has(subscription)) {
+          outOfScopeSubscriptions.add(subscription);
+          continue;
+        }
+        fingerprints.set(entity.identifier, fingerprint(entity, fields, options.detailed));
+        countBySubscription.set(subscription, (countBySubscription.get(subscription) ?? 0) + 1);
       }
-      fingerprints.set(entity.identifier, fingerprint(entity, fields, options.detailed));
-      countBySubscription.set(subscription, (countBySubscription.get(subscription) ?? 0) + 1);
+      options.onPage?.(page.length);
     }
-    options.onPage?.(page.length);
-  }
+  };
+  await Promise.all(SNAPSHOT_PARTITIONS.map(readPartition));
   return { blueprint: fields.blueprint, fingerprints, countBySubscription, outOfScopeSubscriptions };
 }
 
