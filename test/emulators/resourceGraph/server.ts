@@ -480,7 +480,12 @@ export async function startResourceGraphEmulator(options: ResourceGraphEmulatorO
         throw new HttpError(failure.status, failure.code ?? (failure.status >= 500 ? 'InternalServerError' : 'InjectedFailure'), `Injected failure (${failure.status}).`, retry);
       }
       headers = takeQuota();
-      if (latencyMs > 0) await sleep(latencyMs);
+      if (latencyMs > 0) {
+        await sleep(latencyMs);
+        // The quota is spent when the query arrives, but the reset countdown is stamped when the answer leaves, as a
+        // client reading it then would expect.
+        headers['x-ms-user-quota-resets-after'] = hhmmss(Math.max(0, windowStart + quota.windowMs - Date.now()));
+      }
       if (options.replay) {
         const replayed = replayFor(body);
         recorded.status = replayed.status;
