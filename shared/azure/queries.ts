@@ -140,7 +140,8 @@ export function changesQuery(
     '| extend changeTime = todatetime(properties.changeAttributes.timestamp), targetResourceId = tostring(properties.targetResourceId), targetResourceType = tostring(properties.targetResourceType), changeType = tostring(properties.changeType)',
     `| where changeTime >= ${kqlDatetime(window.since)} and changeTime < ${kqlDatetime(window.until)}`,
     table === 'resourcechanges' ? typeFilterClauses(filter, 'targetResourceType') : [],
-    '| summarize arg_max(changeTime, targetResourceId, changeType) by id = tolower(targetResourceId)',
+    // arg_max picks any row among equal timestamps; lastDeleteTime lets the reader break such ties toward Delete.
+    "| summarize arg_max(changeTime, targetResourceId, changeType), lastDeleteTime = maxif(changeTime, changeType =~ 'Delete') by id = tolower(targetResourceId)",
     '| order by id asc',
   );
 }

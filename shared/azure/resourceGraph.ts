@@ -490,9 +490,12 @@ export class ResourceGraphReader implements ResourceGraphApi {
           continue;
         }
         const time = new Date(String(changeTime));
+        // A Delete stamped with the same instant as the latest change wins: the resource is gone either way.
+        const lastDelete = typeof row.lastDeleteTime === 'string' ? Date.parse(row.lastDeleteTime) : Number.NaN;
+        const deletedLast = !Number.isNaN(lastDelete) && !Number.isNaN(time.getTime()) && lastDelete >= time.getTime();
         changes.push({
           targetResourceId,
-          changeType: changeType as ChangeType,
+          changeType: deletedLast ? 'Delete' : (changeType as ChangeType),
           changeTime: Number.isNaN(time.getTime()) ? String(changeTime) : time.toISOString(),
           table,
         });

@@ -72,7 +72,7 @@ describe('generated queries', () => {
     expect(query).toContain(
       '| where changeTime >= datetime(2026-03-01T10:00:00.000Z) and changeTime < datetime(2026-03-01T10:15:30.250Z)',
     );
-    expect(query).toContain('summarize arg_max(changeTime, targetResourceId, changeType) by id = tolower(targetResourceId)');
+    expect(query).toContain("summarize arg_max(changeTime, targetResourceId, changeType), lastDeleteTime = maxif(changeTime, changeType =~ 'Delete') by id = tolower(targetResourceId)");
     expect(() => changesQuery('resourcechanges', { since: until, until: since })).toThrow(/must end after it starts/);
     expect(() => kqlDatetime(new Date('nope'))).toThrow(/valid Date/);
   });

@@ -276,6 +276,19 @@ describe('changes and visibility lag', () => {
     expect(exclusiveEnd.rows.find((row) => row.targetResourceId === resourceId('b'))?.changeType).toBe('Create');
   });
 
+  it('a Delete stamped with the same instant as another change is reported as the latest change', async () => {
+    const { emu, r, scope } = await changeEstate();
+    emu.upsertResource({ id: resourceId('tie'), location: 'westeurope' });
+    emu.advance(1_000);
+    emu.upsertResource({ id: resourceId('tie'), location: 'westeurope', tags: { v: '2' } });
+    emu.deleteResource(resourceId('tie'));
+    const { rows } = await collect<ChangeRow>(r.listChanges(scope, { since: start, until: new Date(start.getTime() + 2_000) }));
+    expect(rows.find((row) => row.targetResourceId.toLowerCase() === resourceId('tie').toLowerCase())).toMatchObject({
+      changeType: 'Delete',
+      changeTime: new Date(start.getTime() + 1_000).toISOString(),
+    });
+  });
+
   it('change records appear only after the change-table lag', async () => {
     const { emu, r, scope } = await changeEstate({ changesMs: 120_000 });
     emu.upsertResource({ id: resourceId('a') });

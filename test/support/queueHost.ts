@@ -254,8 +254,13 @@ export class QueueHost {
       await this.fail(item, error, 'failed');
       return;
     }
-    await this.queue.deleteMessage(item.messageId, item.popReceipt);
     this.invocations.push({ messageId: item.messageId, dequeueCount: item.dequeueCount, outcome: 'succeeded' });
+    try {
+      await this.queue.deleteMessage(item.messageId, item.popReceipt);
+    } catch (error) {
+      // As the real host does: log it; the message reappears after its lease and is handled again (idempotently).
+      this.errors.push(error);
+    }
   }
 
   private async fail(item: DequeuedMessageItem, error: unknown, outcome: 'failed' | 'decodeFailed'): Promise<void> {

@@ -44,6 +44,8 @@ export interface EventRuntimeOverrides {
   /** Replaces the settings-built Resource Graph reader (the bench and soak pass one with an emulator credential). */
   resourceGraph?: ResourceGraphApi;
   port?: PortApi;
+  /** Replaces the settings-built queue clients (the bench's in-memory host). */
+  queues?: EventQueues;
 }
 
 /** The production EventProcessor: Port client, Resource Graph reader, mapping and queues from settings. */
@@ -52,7 +54,7 @@ export async function createEventProcessor(settings: Settings, logger: Logger, o
     import('../../port/client.js'),
     import('../../azure/resourceGraph.js'),
     import('../../mapping/index.js'),
-    createEventQueues(settings.events),
+    overrides.queues ?? createEventQueues(settings.events),
   ]);
   return new EventProcessor(
     {

@@ -8,7 +8,7 @@
  *   table  := resources | resourcecontainers | resourcechanges | resourcecontainerchanges   (any casing)
  *   op     := where <cond> (and <cond>)*
  *           | project <col-expr>, ...          | extend <name> = <expr>, ...
- *           | summarize arg_max(<col>, <col>, ...) by <name> = tolower(<col>)
+ *           | summarize arg_max(<col>, <col>, ...) [, <name> = maxif(<col>, <col> =~ <string>)] by <name> = tolower(<col>)
  *           | union ( <query> )                | order by <col> asc
  *   cond   := <col> =~ <string> | <col> in~ (<string>, ...) | <col> !in~ (<string>, ...)
  *           | <col> >= <datetime> | <col> < <datetime>
@@ -37,7 +37,14 @@ export type Operator =
   | { kind: 'where'; conditions: Condition[] }
   | { kind: 'project'; columns: { name: string; expr: Expr }[] }
   | { kind: 'extend'; columns: { name: string; expr: Expr }[] }
-  | { kind: 'summarizeArgMax'; maxColumn: string; columns: string[]; byName: string; byColumn: string }
+  | {
+      kind: 'summarizeArgMax';
+      maxColumn: string;
+      columns: string[];
+      byName: string;
+      byColumn: string;
+      maxIf?: { name: string; column: string; when: { column: string; value: string } };
+    }
   | { kind: 'union'; query: Query }
   | { kind: 'orderBy'; column: string };
 
@@ -218,6 +225,21 @@ class Parser {
         }
         this.punct(')');
         if (columns.length === 0) throw new KqlUnsupportedError('arg_max(*) is outside the emulated subset: name the columns');
+        let maxIf: { name: string; column: string; when: { column: string; value: string } } | undefined;
+        if (this.isPunct(',')) {
+          this.index++;
+          const name = this.ident();
+          this.punct('=');
+          this.ident('maxif');
+          this.punct('(');
+          const column = this.ident();
+          this.punct(',');
+          const whenColumn = this.ident();
+          this.punct('=~');
+          const value = this.string();
+          this.punct(')');
+          maxIf = { name, column, when: { column: whenColumn, value } };
+        }
         this.ident('by');
         const byName = this.ident();
         this.punct('=');
@@ -225,7 +247,7 @@ class Parser {
         this.punct('(');
         const byColumn = this.ident();
         this.punct(')');
-        return { kind: 'summarizeArgMax', maxColumn, columns, byName, byColumn };
+        return { kind: 'summarizeArgMax', maxColumn, columns, byName, byColumn, ...(maxIf ? { maxIf } : {}) };
       }
       case 'union': {
         this.punct('(');
@@ -401,6 +423,7 @@ export function evaluate(query: Query, scan: (table: TableName, query: Query) =>
       rows = keyed.map((k) => k[1]);
     } else if (op.kind === 'summarizeArgMax') {
       const groups = new Map<string, Row>();
+      const maxIfByGroup = new Map<string, Date>();
       for (const row of rows) {
         const key = sortKey(row[op.byColumn]);
         const current = groups.get(key);
@@ -411,7 +434,13 @@ export function evaluate(query: Query, scan: (table: TableName, query: Query) =>
           for (const c of op.columns) out[c] = row[c] ?? null;
           groups.set(key, out);
         }
+        if (op.maxIf && String(row[op.maxIf.when.column] ?? '').toLowerCase() === op.maxIf.when.value.toLowerCase()) {
+          const value = row[op.maxIf.column] as Date | null;
+          const seen = maxIfByGroup.get(key);
+          if (value instanceof Date && (!seen || value.getTime() > seen.getTime())) maxIfByGroup.set(key, value);
+        }
       }
+      if (op.maxIf) for (const [key, row] of groups) row[op.maxIf.name] = maxIfByGroup.get(key) ?? null;
       rows = [...groups.values()];
     }
   }

@@ -1,0 +1,590 @@
+/**
+ * One soak run: real Port and Resource Graph emulators, the real Port client, Resource Graph reader, event processor
+ * and reconciliation, driven through a generated scenario on a simulated clock.
+ *
+ * What is simulated, and why:
+ * - Time: the Resource Graph emulator's manual clock is the one clock (event times, lag, settle time, re-check
+ *   delays, change windows), so minutes of Azure behaviour take milliseconds.
+ * - The queue: SimQueue stands in for the storage queue and the Functions host's listener (visibility delays,
+ *   dequeueCount, retry after visibilityTimeout, poison after maxDequeueCount). The processor is the production one
+ *   (runtime.ts createEventProcessor), its re-check scheduler sending into SimQueue. test/soak/azurite.test.ts
+ *   drives one scenario through real Azurite and test/support/queueHost.ts instead.
+ * - A crash mid-reconciliation: abort through the run's AbortSignal, or a Resource Graph reader that throws after N
+ *   pages (what a killed process looks like to the state it leaves behind).
+ */
+import { randomUUID } from 'node:crypto';
+import type { ArgRow, ResourceGraphApi } from '../../shared/azure/types.js';
+import { createResourceGraphReader } from '../../shared/azure/resourceGraph.js';
+import { createLogger, type LogLevel, type Logger } from '../../shared/log.js';
+import { DEFAULT_BLUEPRINT_IDS, type BlueprintIds } from '../../shared/port/blueprints.js';
+import { PortClient } from '../../shared/port/client.js';
+import { loadSettings, type Settings } from '../../shared/settings.js';
+import type { EventProcessor, MessageOutcome } from '../../shared/sync/events/apply.js';
+import type { QueueSender } from '../../shared/sync/events/recheck.js';
+import { createEventProcessor } from '../../shared/sync/events/runtime.js';
+import { runReconciliation, type RunSummary } from '../../shared/sync/reconcile/index.js';
+import { startPortEmulator, type PortEmulator } from '../emulators/port/server.js';
+import { startResourceGraphEmulator, staticTestCredential, type ResourceGraphEmulator } from '../emulators/resourceGraph/server.js';
+import { generateEstate, prng } from '../fixtures/estate.js';
+import { resourceEvent, toQueueMessage } from '../bench/eventMessages.js';
+import { diffCatalog, expectedCatalog } from '../bench/emulators.js';
+import { shuffle } from '../bench/workload.js';
+import { MAX_LAG_MS, type AzureChange, type SoakScenario, type Step } from './model.js';
+
+/** host.json: maxDequeueCount 5, visibilityTimeout 30 s. */
+const MAX_DEQUEUE_COUNT = 5;
+const VISIBILITY_TIMEOUT_MS = 30_000;
+/** Invocations the host runs at once (batchSize + newBatchThreshold). */
+const HOST_CONCURRENCY = 48;
+const START = new Date('2026-01-05T08:00:00Z');
+/** Resources in the first group that the scenario never deletes, so the deletion guard (0.9) can never legitimately
+ *  block convergence: deleting everything else still leaves more than 10% of any blueprint. */
+const ANCHORS = 7;
+const RECONCILE_AGENT = 'azure-port-sync-soak/reconcile';
+
+export class InvariantViolation extends Error {
+  override readonly name = 'InvariantViolation';
+}
+
+interface SimMessage {
+  id: string;
+  text: string;
+  visibleAt: number;
+  dequeueCount: number;
+  origin: 'event' | 'recheck' | 'malformed';
+}
+
+interface LedgerEntry {
+  origin: SimMessage['origin'];
+  status?: MessageOutcome['status'] | 'hostPoisoned';
+  reason?: string;
+}
+
+/** The storage queue plus the host's listener, on the simulated clock. */
+class SimQueue {
+  private messages: SimMessage[] = [];
+  readonly ledger = new Map<string, LedgerEntry>();
+  /** Messages the host itself poisoned after maxDequeueCount failed attempts. */
+  readonly poison: { messageId: string; reason: string }[] = [];
+
+  constructor(private readonly now: () => number) {}
+
+  add(text: string, delayMs: number, origin: SimMessage['origin']): string {
+    const id = randomUUID();
+    this.messages.push({ id, text, visibleAt: this.now() + delayMs, dequeueCount: 0, origin });
+    this.ledger.set(id, { origin });
+    return id;
+  }
+
+  /** QueueSender for the processor's re-check scheduler (visibilityTimeout in seconds, like the SDK). */
+  sender(): QueueSender {
+    return {
+      sendMessage: async (text, options) => {
+        this.add(text, (options?.visibilityTimeout ?? 0) * 1000, 'recheck');
+        return {};
+      },
+    };
+  }
+
+  size(): number {
+    return this.messages.length;
+  }
+
+  nextVisibleAt(): number | undefined {
+    return this.messages.length ? Math.min(...this.messages.map((m) => m.visibleAt)) : undefined;
+  }
+
+  /** Runs every message visible now, like the host: decode base64, parse JSON, invoke, delete or retry or poison. */
+  async deliverDue(processor: EventProcessor, random: () => number): Promise<void> {
+    for (let round = 0; round < 50; round++) {
+      const now = this.now();
+      const due = shuffle(
+        this.messages.filter((m) => m.visibleAt <= now),
+        random,
+      );
+      if (due.length === 0) return;
+      for (let i = 0; i < due.length; i += HOST_CONCURRENCY) {
+        await Promise.all(due.slice(i, i + HOST_CONCURRENCY).map((m) => this.invoke(m, processor)));
+      }
+    }
+    throw new InvariantViolation('the queue kept producing visible messages at one instant (50 rounds): a re-check loop');
+  }
+
+  private async invoke(message: SimMessage, processor: EventProcessor): Promise<void> {
+    message.dequeueCount++;
+    const text = Buffer.from(message.text, 'base64').toString('utf8');
+    let payload: unknown = text;
+    try {
+      payload = JSON.parse(text);
+    } catch {
+      // the host passes non-JSON text through as a string
+    }
+    const entry = this.ledger.get(message.id)!;
+    try {
+      const outcome = await processor.handle(payload, { messageId: message.id, dequeueCount: message.dequeueCount });
+      entry.status = outcome.status;
+      if ('reason' in outcome) entry.reason = outcome.reason;
+      this.remove(message);
+    } catch (error) {
+      if (message.dequeueCount >= MAX_DEQUEUE_COUNT) {
+        entry.status = 'hostPoisoned';
+        entry.reason = `maxDequeueCount reached: ${error instanceof Error ? error.message : String(error)}`;
+        this.poison.push({ messageId: message.id, reason: entry.reason });
+        this.remove(message);
+      } else {
+        message.visibleAt = this.now() + VISIBILITY_TIMEOUT_MS;
+      }
+    }
+  }
+
+  private remove(message: SimMessage): void {
+    this.messages = this.messages.filter((m) => m !== message);
+  }
+}
+
+/** A Resource Graph reader that dies after N pages: what a crashed run looks like from the outside. */
+function crashingGraph(inner: ResourceGraphApi, afterPages: number): ResourceGraphApi {
+  let pages = 0;
+  const tick = () => {
+    if (pages++ >= afterPages) throw new Error(`simulated crash after ${afterPages} Resource Graph pages`);
+  };
+  const wrap = <A extends unknown[], T>(fn: (...args: A) => AsyncIterable<T>) =>
+    async function* (...args: A): AsyncIterable<T> {
+      for await (const page of fn(...args)) {
+        tick();
+        yield page;
+      }
+    };
+  return {
+    resolveScope: (o) => inner.resolveScope(o),
+    listSubscriptions: wrap(inner.listSubscriptions.bind(inner)),
+    listResourceGroups: wrap(inner.listResourceGroups.bind(inner)),
+    listResources: wrap(inner.listResources.bind(inner)),
+    listChanges: wrap(inner.listChanges.bind(inner)),
+    lookupByIds: async (ids, scope, o) => {
+      tick();
+      return inner.lookupByIds(ids, scope, o);
+    },
+    queryCount: () => inner.queryCount(),
+  };
+}
+
+/** Changes the casing of an id the way Azure sometimes reports it: the group segment and the resource name. */
+export function recase(id: string): string {
+  const swapped = id.replace(/\/resourcegroups\//i, (m) => (m === '/resourceGroups/' ? '/resourcegroups/' : '/resourceGroups/'));
+  const lastSlash = swapped.lastIndexOf('/');
+  const nameUpper = swapped.slice(lastSlash + 1).toUpperCase();
+  const name = nameUpper === swapped.slice(lastSlash + 1) ? swapped.slice(lastSlash + 1).toLowerCase() : nameUpper;
+  return swapped.slice(0, lastSlash + 1) + name;
+}
+
+export interface RunLog {
+  lines: string[];
+}
+
+export interface SoakRunOptions {
+  /** Log level captured for the failure report. */
+  logLevel?: LogLevel;
+}
+
+/** Knobs for the self-tests (which prove each invariant check can fail) and regression cases. Unset in soak runs. */
+export interface SelfTestKnobs {
+  /** Stamp consecutive Azure changes with the same instant (the frozen clock), as two changes can be in Azure. */
+  sameInstantChanges?: boolean;
+  /** Skip the final reconciliation, so divergence left by dropped events must be reported. */
+  skipFinalReconcile?: boolean;
+  /** Check deletions against this share instead of DELETE_THRESHOLD. */
+  checkedThreshold?: number;
+}
+
+/** What a run exercised, so a green soak can show it was not green by doing nothing. */
+export interface SoakStats {
+  steps: Record<string, number>;
+  messages: Record<SimMessage['origin'], number>;
+  outcomes: Record<string, number>;
+  runs: Record<string, number>;
+  finalMode: Record<string, number>;
+}
+
+export function emptyStats(): SoakStats {
+  return { steps: {}, messages: { event: 0, recheck: 0, malformed: 0 }, outcomes: {}, runs: {}, finalMode: {} };
+}
+
+const bump = (r: Record<string, number>, k: string, by = 1) => {
+  r[k] = (r[k] ?? 0) + by;
+};
+
+export class SoakWorld {
+  private constructor(
+    readonly port: PortEmulator,
+    readonly arg: ResourceGraphEmulator,
+    readonly settings: Settings,
+    readonly ids: BlueprintIds,
+    private readonly logger: Logger,
+    readonly log: string[],
+  ) {}
+
+  static async start(options: SoakRunOptions = {}): Promise<SoakWorld> {
+    const port = await startPortEmulator({ record: true, seed: 1 });
+    const arg = await startResourceGraphEmulator({ manualClock: true, startTime: START, quota: { limit: 1_000_000, windowMs: 1000 } });
+    const settings = loadSettings({
+      PORT_CLIENT_ID: port.clientId,
+      PORT_CLIENT_SECRET: port.clientSecret,
+      PORT_API_URL: port.url,
+      PORT_RETRY_MAX_ATTEMPTS: '4',
+      PORT_REQUEST_TIMEOUT: '5s',
+      AZURE_ARM_ENDPOINT: arg.url,
+      AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+      EVENT_FLUSH_WINDOW: '2ms',
+      EVENT_SETTLE_TIME: '90s',
+      DELETE_THRESHOLD: '0.9',
+    });
+    const log: string[] = [];
+    const logger = createLogger(
+      (level, message, fields) => {
+        log.push(`${new Date(arg.now()).toISOString()} ${level} ${message} ${JSON.stringify(fields).slice(0, 400)}`);
+        if (log.length > 400) log.splice(0, log.length - 400);
+      },
+      options.logLevel ?? 'warn',
+    );
+    return new SoakWorld(port, arg, settings, DEFAULT_BLUEPRINT_IDS, logger, log);
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.port.close(), this.arg.close()]);
+  }
+
+  private now = (): number => this.arg.now().getTime();
+  private knobs: SelfTestKnobs = {};
+
+  private portClient(userAgent: string): PortClient {
+    const p = this.settings.port;
+    return new PortClient({
+      userAgent,
+      apiUrl: p.apiUrl,
+      clientId: p.clientId,
+      clientSecret: p.clientSecret,
+      createMissingRelatedEntities: p.createMissingRelatedEntities,
+      maxConcurrency: p.maxConcurrency,
+      requestTimeoutMs: p.requestTimeoutMs,
+      retryMaxAttempts: p.retryMaxAttempts,
+      maxRetryTimeMs: 5_000,
+      backoffBaseMs: 2,
+      maxWaitMs: 20,
+      logger: this.logger,
+    });
+  }
+
+  private graphReader(): ResourceGraphApi {
+    return createResourceGraphReader(this.settings.azure, this.logger, {
+      credential: staticTestCredential(),
+      retry: { maxRetries: 3, retryDelayInMs: 1, maxRetryDelayInMs: 5 },
+    });
+  }
+
+  /** Runs one scenario to the end and checks the invariants; throws InvariantViolation with the details. */
+  async run(scenario: SoakScenario, seed: number, knobs: SelfTestKnobs = {}, stats: SoakStats = emptyStats()): Promise<void> {
+    this.knobs = knobs;
+    const random = prng(seed);
+    const queue = new SimQueue(this.now);
+    // Two clients (two workers in production): the user agent tells the reconciliation's deletes from the events'.
+    const port = this.portClient(RECONCILE_AGENT);
+    const eventsPort = this.portClient('azure-port-sync-soak/events');
+    const graph = this.graphReader();
+    const processor = await createEventProcessor(this.settings, this.logger, {
+      port: eventsPort,
+      resourceGraph: graph,
+      clock: { now: this.now },
+      // Poisoned bodies are dropped here; the reason comes back in handle()'s outcome and lands in the ledger.
+      queues: { events: queue.sender(), poison: { sendMessage: async () => ({}) } },
+    });
+
+    const anchors = this.seedEstate(scenario);
+    const runs: RunSummary[] = [];
+    const reconcile = async (crash?: { how: 'abort' | 'throw'; afterPages: number }, concurrentEvents = false) => {
+      const run = this.reconcileChecked(port, crash ? (crash.how === 'throw' ? crashingGraph(graph, crash.afterPages) : graph) : graph, crash);
+      // Events due now are handled while the run reads and writes, as two workers would.
+      const [summary] = await Promise.all([run, concurrentEvents ? queue.deliverDue(processor, random) : undefined]);
+      if (summary) runs.push(summary);
+      bump(stats.runs, summary ? `${summary.mode}:${summary.status}` : 'aborted');
+    };
+
+    // Start like production: a first full run over the initial estate.
+    await reconcile();
+    let latencySpike = false;
+    for (const step of scenario.steps) {
+      bump(stats.steps, step.kind === 'azure' ? `azure:${step.change.op}` : step.kind === 'portFault' ? `port:${step.fault}` : step.kind);
+      await this.apply(step, queue, anchors, random);
+      if (step.kind === 'portFault' && step.fault === 'latency') latencySpike = true;
+      if (step.kind === 'advance') {
+        if (latencySpike) this.port.setLatency(0);
+        latencySpike = false;
+        await this.advance(step.ms, queue, processor, random);
+      }
+      if (step.kind === 'reconcile') await reconcile(step.crash, step.concurrentEvents);
+      await queue.deliverDue(processor, random);
+    }
+
+    // Let every event, retry and re-check run its course (faults still on, as they were when delivered).
+    for (let i = 0; queue.size() > 0; i++) {
+      if (i > 500) throw new InvariantViolation(`the queue never drained: ${queue.size()} messages left after 500 wake-ups`);
+      const next = queue.nextVisibleAt()!;
+      this.arg.setNow(new Date(Math.max(this.now(), next)));
+      await queue.deliverDue(processor, random);
+    }
+    await processor.drain();
+
+    // Invariant: every message was applied (or acknowledged with a reason) or poisoned with a reason.
+    for (const [id, entry] of queue.ledger) {
+      bump(stats.messages, entry.origin);
+      bump(stats.outcomes, entry.status ?? 'none');
+      if (entry.status === undefined) throw new InvariantViolation(`message ${id} (${entry.origin}) was never completed`);
+      if ((entry.status === 'poisoned' || entry.status === 'hostPoisoned') && !entry.reason) {
+        throw new InvariantViolation(`message ${id} was poisoned without a reason`);
+      }
+      if (entry.origin === 'malformed' && entry.status !== 'poisoned') {
+        throw new InvariantViolation(`malformed message ${id} ended as ${entry.status}, not in the poison queue`);
+      }
+    }
+
+    // Faults off, every change older than the largest lag; then one reconciliation must make Port exact.
+    this.port.clearFaults();
+    this.port.setLatency(0);
+    await this.drainInjectedArgFailures(graph);
+    this.arg.advance(MAX_LAG_MS + 1_000);
+    const final = this.knobs.skipFinalReconcile ? undefined : await this.reconcileChecked(port, graph);
+    if (final) bump(stats.finalMode, final.mode);
+    const mismatch = diffCatalog(expectedCatalog(this.arg.estate(), this.ids), (bp) => this.port.entities(bp));
+    if (mismatch) {
+      throw new InvariantViolation(
+        `after the final reconciliation (${final?.mode}, ${final?.status}${final?.deletionSkippedReason ? `, deletion skipped: ${final.deletionSkippedReason}` : ''}) Port differs from the estate: ${mismatch}`,
+      );
+    }
+    if (final && final.status !== 'succeeded') {
+      throw new InvariantViolation(`the final reconciliation with faults off did not succeed: ${final.status} ${final.error ?? final.incompleteReasons.join('; ')}`);
+    }
+  }
+
+  /** The emulator has no way to withdraw injected 429s, so spend any left over before the final, fault-free run. */
+  private async drainInjectedArgFailures(graph: ResourceGraphApi): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await graph.resolveScope();
+        return;
+      } catch (error) {
+        if (attempt >= 10) throw error;
+      }
+    }
+  }
+
+  /** Loads the generated estate (plus anchors) into Resource Graph; returns the anchor ids (normalised). */
+  private seedEstate(scenario: SoakScenario): Set<string> {
+    const e = generateEstate(scenario.estate);
+    const keeper = e.resourceGroups[0]!;
+    const anchors: ArgRow[] = Array.from({ length: ANCHORS }, (_, i) => ({
+      id: `${keeper.id}/providers/Microsoft.KeyVault/vaults/anchor-${i}`,
+      name: `anchor-${i}`,
+      type: 'microsoft.keyvault/vaults',
+      location: keeper.location ?? 'westeurope',
+      resourceGroup: keeper.name ?? null,
+      subscriptionId: keeper.subscriptionId ?? null,
+      tenantId: keeper.tenantId ?? null,
+      tags: { anchor: 'true' },
+      provisioningState: 'Succeeded',
+    }));
+    this.arg.seed({ subscriptions: e.subscriptions, resourceGroups: e.resourceGroups, resources: [...e.resources, ...anchors] });
+    return new Set(anchors.map((a) => a.id.toLowerCase()));
+  }
+
+  private liveResources(anchors: Set<string>): ArgRow[] {
+    return this.arg
+      .estate()
+      .resources.filter((r) => !anchors.has(r.id.toLowerCase()))
+      .sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  private liveGroups(): ArgRow[] {
+    return [...this.arg.estate().resourceGroups].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  private async apply(step: Step, queue: SimQueue, anchors: Set<string>, random: () => number): Promise<void> {
+    switch (step.kind) {
+      case 'azure':
+        return this.applyAzure(step.change, step.deliveries, queue, anchors);
+      case 'malformed': {
+        const bodies: Record<typeof step.body, unknown> = {
+          notJson: 'this is not an event',
+          noResourceUri: { ...resourceEvent({ kind: 'write', resourceId: '/subscriptions/00000000-0000-0000-0000-000000000001' }), data: {} },
+          notArmId: resourceEvent({ kind: 'write', resourceId: 'https://example.com/not-an-arm-id' }),
+          wrongSchema: { hello: 'world', eventType: 42 },
+        };
+        const body = bodies[step.body];
+        queue.add(typeof body === 'string' ? Buffer.from(body).toString('base64') : toQueueMessage(body as Record<string, unknown>), 0, 'malformed');
+        return;
+      }
+      case 'advance':
+      case 'reconcile':
+        return;
+      case 'portFault':
+        switch (step.fault) {
+          case '5xx':
+            return this.port.setFaults({ next: [{ status: 503, count: step.count }] });
+          case '429':
+            return this.port.setFaults({
+              next: [{ status: 429, count: step.count, retryAfterSeconds: 0, rateLimitHeader: random() < 0.5 ? 'retry-after' : 'reset-delta' }],
+            });
+          case 'tokenExpiry':
+            return this.port.revokeTokens();
+          case 'latency':
+            return this.port.setLatency(60);
+          case '413':
+            return this.port.setFaults({ next: [{ status: 413, count: step.count, route: /\/entities\/bulk$/ }] });
+          case 'drop':
+            return this.port.setFaults({ next: [{ drop: true, count: step.count }] });
+        }
+        return;
+      case 'argLag':
+        return this.arg.setLag({ resourcesMs: step.resourcesMs, changesMs: step.changesMs });
+      case 'argThrottle':
+        return this.arg.failNext(step.count, 429, { retryAfterSeconds: 0 });
+    }
+  }
+
+  private applyAzure(change: AzureChange, deliveries: { delayMs: number }[], queue: SimQueue, anchors: Set<string>): void {
+    const events: { kind: 'write' | 'delete'; id: string }[] = [];
+    const resources = this.liveResources(anchors);
+    const groups = this.liveGroups();
+    switch (change.op) {
+      case 'create': {
+        if (groups.length === 0) return;
+        const g = groups[change.group % groups.length]!;
+        const id = `${g.id}/providers/Microsoft.Web/sites/${change.name}`;
+        this.arg.upsertResource({
+          id,
+          name: change.name,
+          type: 'microsoft.web/sites',
+          kind: 'app',
+          location: g.location ?? 'westeurope',
+          resourceGroup: g.name ?? null,
+          subscriptionId: g.subscriptionId ?? null,
+          tenantId: g.tenantId ?? null,
+          tags: { created: 'soak' },
+          provisioningState: 'Succeeded',
+        });
+        events.push({ kind: 'write', id });
+        break;
+      }
+      case 'update': {
+        if (resources.length === 0) return;
+        const r = resources[change.resource % resources.length]!;
+        this.arg.upsertResource({ ...r, tags: { ...(r.tags ?? {}), soak: change.tag } });
+        events.push({ kind: 'write', id: r.id });
+        break;
+      }
+      case 'delete': {
+        if (resources.length === 0) return;
+        const r = resources[change.resource % resources.length]!;
+        this.arg.deleteResource(r.id);
+        events.push({ kind: 'delete', id: r.id });
+        break;
+      }
+      case 'deleteGroup': {
+        // The first group holds the anchors and is never deleted.
+        const candidates = groups.filter((g) => !anchors.has(`${g.id.toLowerCase()}/providers/microsoft.keyvault/vaults/anchor-0`));
+        if (candidates.length === 0) return;
+        const g = candidates[change.group % candidates.length]!;
+        const children = resources.filter((r) => r.id.toLowerCase().startsWith(`${g.id.toLowerCase()}/`));
+        this.arg.deleteResourceGroup(g.id);
+        events.push({ kind: 'delete', id: g.id });
+        if (change.childEvents) for (const c of children) events.push({ kind: 'delete', id: c.id });
+        break;
+      }
+      case 'recreateCased': {
+        if (resources.length === 0) return;
+        const r = resources[change.resource % resources.length]!;
+        this.arg.deleteResource(r.id);
+        if (!this.knobs.sameInstantChanges) this.arg.advance(1);
+        const id = recase(r.id);
+        this.arg.upsertResource({ ...r, id, name: id.slice(id.lastIndexOf('/') + 1) });
+        events.push({ kind: 'delete', id: r.id }, { kind: 'write', id });
+        break;
+      }
+      case 'tagGroup': {
+        if (groups.length === 0) return;
+        const g = groups[change.group % groups.length]!;
+        this.arg.upsertResourceGroup({ ...g, tags: { ...(g.tags ?? {}), soak: change.tag } });
+        events.push({ kind: 'write', id: g.id });
+        break;
+      }
+    }
+    const eventTime = new Date(this.now());
+    // Distinct operations get distinct timestamps in Azure; with a frozen clock they would tie (see regressions).
+    if (!this.knobs.sameInstantChanges) this.arg.advance(1);
+    for (const e of events) {
+      const event = resourceEvent({ kind: e.kind, resourceId: e.id, eventTime });
+      for (const d of deliveries) queue.add(toQueueMessage(event), d.delayMs, 'event');
+    }
+  }
+
+  private async advance(ms: number, queue: SimQueue, processor: EventProcessor, random: () => number): Promise<void> {
+    const target = this.now() + ms;
+    for (;;) {
+      const next = queue.nextVisibleAt();
+      if (next === undefined || next > target) break;
+      this.arg.setNow(new Date(Math.max(this.now(), next)));
+      await queue.deliverDue(processor, random);
+    }
+    this.arg.setNow(new Date(target));
+  }
+
+  /** One reconciliation run; checks it deleted no more than the threshold allows. */
+  private async reconcileChecked(
+    port: PortClient,
+    graph: ResourceGraphApi,
+    crash?: { how: 'abort' | 'throw'; afterPages: number },
+  ): Promise<RunSummary | undefined> {
+    const threshold = this.knobs.checkedThreshold ?? this.settings.reconcile.deleteThreshold;
+    const before = new Map([this.ids.subscription, this.ids.resourceGroup, this.ids.resource].map((bp) => [bp, this.port.entities(bp).length]));
+    const firstSeq = this.port.requests.length;
+    const controller = new AbortController();
+    let pages = 0;
+    let summary: RunSummary | undefined;
+    try {
+      summary = await runReconciliation(
+        {
+          port,
+          graph,
+          settings: this.settings,
+          logger: this.logger,
+          now: () => this.arg.now(),
+          ...(crash?.how === 'abort'
+            ? {
+                onProgress: () => {
+                  if (pages++ >= crash.afterPages) controller.abort(new Error(`simulated crash after ${crash.afterPages} progress reports`));
+                },
+              }
+            : {}),
+        },
+        { abortSignal: controller.signal, trigger: 'soak' },
+      );
+    } catch (error) {
+      if (!controller.signal.aborted) throw error;
+    }
+    const deleted = new Map<string, number>();
+    for (const r of this.port.requests.slice(firstSeq)) {
+      if (r.kind !== 'delete' || r.status >= 300 || r.requestHeaders['user-agent'] !== RECONCILE_AGENT) continue;
+      const bp = /^\/v1\/blueprints\/([^/]+)\//.exec(r.path)?.[1];
+      if (!bp) continue;
+      const n = r.method === 'DELETE' ? 1 : ((r.body as { entities?: unknown[] })?.entities?.length ?? 0);
+      deleted.set(bp, (deleted.get(bp) ?? 0) + n);
+    }
+    for (const [bp, n] of deleted) {
+      const atStart = before.get(bp);
+      if (atStart === undefined) continue;
+      if (n > threshold * atStart + 1e-9) {
+        throw new InvariantViolation(`a reconciliation deleted ${n} of ${atStart} ${bp} entities, more than the threshold ${threshold} allows`);
+      }
+    }
+    return summary;
+  }
+}
