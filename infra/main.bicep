@@ -91,7 +91,7 @@ param subscriptionBatchSize int = 200
 param argMaxConcurrency int = 3
 
 @description('How long the event handler gathers events before writing them to Port, e.g. 100ms.')
-param eventFlushWindow string = '100ms'
+param eventFlushWindow string = '50ms'
 
 @description('Resource Graph lag bound: events younger than this get a delayed confirming re-read, e.g. 90s.')
 param eventSettleTime string = '90s'

@@ -174,7 +174,7 @@ export const settingsSchema = z.object({
     .refine((v) => /^[a-z0-9](?!.*--)[a-z0-9-]{1,54}[a-z0-9]$/.test(v), {
       message: 'must be a storage queue name (3-56 lower-case letters, digits and single hyphens, leaving room for -poison)',
     }),
-  EVENT_FLUSH_WINDOW: duration('100ms'),
+  EVENT_FLUSH_WINDOW: duration('50ms'),
   EVENT_SETTLE_TIME: duration('90s', 1_000),
 
   // --- Reconciliation

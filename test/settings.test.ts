@@ -61,7 +61,7 @@ describe('loadSettings defaults', () => {
       queueName: 'resource-events',
       poisonQueueName: 'resource-events-poison',
       storage: { connectionString: 'UseDevelopmentStorage=true' },
-      flushWindowMs: 100,
+      flushWindowMs: 50,
       settleTimeMs: 90_000,
     });
     expect(s.reconcile).toEqual({

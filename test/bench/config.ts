@@ -66,7 +66,7 @@ export const DEFAULT_CONFIG: BenchConfig = {
   coldStartRuns: 5,
   distFunctionsDir: path.join(REPO_ROOT, 'dist', 'functions'),
   eventSettleTime: '1s',
-  eventFlushWindow: '100ms',
+  eventFlushWindow: '50ms',
   appRuntime: 'dist',
   s4Transport: 'memory',
   s4AzuriteShare: 0.05,

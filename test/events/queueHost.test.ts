@@ -20,7 +20,7 @@ describe('readHostQueuesConfig', () => {
   it('reads the repo host.json', () => {
     expect(readHostQueuesConfig()).toEqual({
       batchSize: 32,
-      newBatchThreshold: 224,
+      newBatchThreshold: 480,
       maxDequeueCount: 5,
       visibilityTimeoutMs: 30_000,
       maxPollingIntervalMs: 2_000,

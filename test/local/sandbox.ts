@@ -63,7 +63,7 @@ export const DEFAULT_SANDBOX_OPTIONS: Readonly<SandboxOptions> = {
   resources: 300,
   seed: 7,
   settleTime: '5s',
-  flushWindow: '100ms',
+  flushWindow: '50ms',
   lagMs: 1_000,
   verbose: false,
   print: (line) => process.stdout.write(`${line}\n`),
