@@ -156,7 +156,7 @@ export class PortCatalogWriter extends CountingWriter implements CatalogWriter {
   ) {
     super();
     this.batchSize = options.batchSize ?? 200;
-    this.maxInFlight = options.maxInFlight ?? 2;
+    this.maxInFlight = options.maxInFlight ?? 4;
   }
 
   /** The change kind only matters to a plan; Port reports itself whether it created or updated. */
