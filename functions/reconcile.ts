@@ -8,7 +8,7 @@ import { app, type InvocationContext, type Timer } from '@azure/functions';
 export async function reconcileHandler(timer: Timer, context: InvocationContext): Promise<void> {
   const [{ runScheduledReconciliation }, { invocationLogger }] = await Promise.all([
     import('../shared/sync/reconcile/host.js'),
-    import('../shared/sync/events/invocationLogger.js'),
+    import('../shared/log.js'),
   ]);
   const logger = invocationLogger(context);
   if (timer.isPastDue) logger.warn('reconcile tick is past due');

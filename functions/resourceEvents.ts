@@ -38,7 +38,7 @@ export function useEventProcessor(replacement: EventProcessor | undefined): void
 }
 
 export async function resourceEventsHandler(message: unknown, context: InvocationContext): Promise<void> {
-  const [current, { invocationLogger }] = await Promise.all([getProcessor(), import('../shared/sync/events/invocationLogger.js')]);
+  const [current, { invocationLogger }] = await Promise.all([getProcessor(), import('../shared/log.js')]);
   const metadata = context.triggerMetadata ?? {};
   // triggerMetadata.id may hold the event's own id (top-level payload properties are promoted): log it, never key on it.
   const messageId = typeof metadata['id'] === 'string' ? metadata['id'] : undefined;

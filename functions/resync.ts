@@ -22,7 +22,7 @@ export async function resyncHandler(request: HttpRequest, context: InvocationCon
   }
   const [{ requestResync }, { invocationLogger }] = await Promise.all([
     import('../shared/sync/reconcile/host.js'),
-    import('../shared/sync/events/invocationLogger.js'),
+    import('../shared/log.js'),
   ]);
   const logger = invocationLogger(context);
   try {

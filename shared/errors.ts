@@ -73,10 +73,3 @@ export class IncompleteReadError extends ServiceError {
   override readonly name = 'IncompleteReadError';
   readonly retryable = true;
 }
-
-export function isRetryable(error: unknown): boolean {
-  if (error instanceof PermanentError) return false;
-  if (error instanceof RetryableError || error instanceof IncompleteReadError) return true;
-  // Unknown failures (bugs, network errors outside our clients) are retried by the host, then poisoned.
-  return true;
-}

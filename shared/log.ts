@@ -53,3 +53,30 @@ export function memorySink(): LogSink & { records: { level: LogLevel; message: s
 }
 
 export const silentLogger: Logger = createLogger(() => {}, 'error');
+
+/** What a host invocation offers for logging (the Functions InvocationContext has this shape). */
+export interface InvocationLog {
+  invocationId: string;
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+/**
+ * A Logger over a host invocation, so each line carries the invocation id in Application Insights. Fields go
+ * through the same sanitising as every other logger (no claims, tokens or authorization).
+ */
+export function invocationLogger(context: InvocationLog, minLevel: LogLevel = 'info'): Logger {
+  return createLogger(
+    (level, message, fields) => {
+      const line = Object.keys(fields).length > 0 ? `${message} ${JSON.stringify(fields)}` : message;
+      if (level === 'error') context.error(line);
+      else if (level === 'warn') context.warn(line);
+      else if (level === 'debug') context.debug(line);
+      else context.info(line);
+    },
+    minLevel,
+    { invocationId: context.invocationId },
+  );
+}
