@@ -26,6 +26,7 @@ import {
   type ChangeTable,
   type ResourceTypeFilter,
 } from './queries.js';
+import { observeIds } from './observe.js';
 import { normalizeResourceId, parseResourceId } from './resourceId.js';
 import type {
   ArgOperationOptions,
@@ -33,6 +34,7 @@ import type {
   ChangeRow,
   ChangeType,
   ChangesOptions,
+  Observation,
   QueryScope,
   ResourceGraphApi,
 } from './types.js';
@@ -57,8 +59,13 @@ export interface ResourceGraphReaderOptions {
   retry?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
 }
 
+export interface QueryPagesOptions extends ArgOperationOptions {
+  /** Called once per page received (before it is yielded). */
+  onPage?: (page: { page: number; rows: number; totalRecords: number; more: boolean }) => void;
+}
+
 /** A query's scope as Resource Graph takes it. */
-interface RequestScope {
+export interface RequestScope {
   subscriptions?: string[];
   managementGroups?: string[];
 }
@@ -393,7 +400,7 @@ export class ResourceGraphReader implements ResourceGraphApi {
    * Runs any query and yields its pages (≤ 1000 rows), following $skipToken. Public for diagnostics and tests;
    * the app's queries come from shared/azure/queries.ts.
    */
-  async *queryPages(query: string, scope: RequestScope, options: ArgOperationOptions = {}): AsyncGenerator<ArgRow[]> {
+  async *queryPages(query: string, scope: RequestScope, options: QueryPagesOptions = {}): AsyncGenerator<ArgRow[]> {
     let skipToken: string | undefined;
     let firstTotal: number | undefined;
     let page = 0;
@@ -435,6 +442,7 @@ export class ResourceGraphReader implements ResourceGraphApi {
         });
       }
       skipToken = response.skipToken;
+      options.onPage?.({ page, rows: response.data.length, totalRecords: response.totalRecords, more: Boolean(skipToken) });
       this.logger.debug('Resource Graph page', { page, rows: response.data.length, totalRecords: response.totalRecords });
       if (response.data.length > 0) yield response.data as ArgRow[];
     } while (skipToken);
@@ -547,6 +555,29 @@ export class ResourceGraphReader implements ResourceGraphApi {
       ),
     );
     return result;
+  }
+
+  observe(ids: string[], scope: QueryScope, options: ArgOperationOptions = {}): Promise<Map<string, Observation>> {
+    return observeIds(
+      {
+        filter: this.filter,
+        maxConcurrency: this.maxConcurrency,
+        read: async (query, subscriptions, readOptions) => {
+          const rows: ArgRow[] = [];
+          let pages = 0;
+          let consistent = true;
+          const onPage = (page: { rows: number; totalRecords: number; more: boolean }) => {
+            pages += 1;
+            if (page.more || page.rows !== page.totalRecords) consistent = false;
+          };
+          for await (const page of this.queryPages(query, { subscriptions }, { ...readOptions, onPage })) rows.push(...page);
+          return { rows, singlePage: consistent && pages <= 1 };
+        },
+      },
+      ids,
+      scope,
+      options,
+    );
   }
 
   /**

@@ -57,6 +57,25 @@ export interface ChangesOptions extends ArgOperationOptions {
   until: Date;
 }
 
+/**
+ * What one by-id read of Resource Graph proves about an id. "Absent" exists only as a proven state: the same query
+ * that did not return the id returned a row of its subscription (or, for resources, of its resource group), so the
+ * identity could read where the id would be. Resource Graph silently leaves out what the identity cannot read.
+ */
+export type Observation =
+  | { state: 'present'; row: ArgRow }
+  | { state: 'absent' }
+  | {
+      state: 'unknown';
+      /**
+       * unreadable: the id's scope was not proven readable (lost role, Reader on other groups only, or the scope itself
+       * is gone); inconclusive: the read itself cannot prove absence (it paged, or its row count disagreed);
+       * notTracked: not something the catalog mirrors (outside the scope, not a resource).
+       */
+      cause: 'unreadable' | 'inconclusive' | 'notTracked';
+      reason: string;
+    };
+
 export interface ResourceGraphApi {
   /** Subscriptions in scope (settings: explicit list, management groups, or every one the identity can read). */
   resolveScope(options?: ArgOperationOptions): Promise<QueryScope>;
@@ -69,6 +88,11 @@ export interface ResourceGraphApi {
    * batches of ≤ 1000. Keyed by the normalised id (shared/azure/resourceId.ts). Absent ids are absent from the map.
    */
   lookupByIds(ids: string[], scope: QueryScope, options?: ArgOperationOptions): Promise<Map<string, ArgRow>>;
+  /**
+   * What Resource Graph proves about each id (keyed by normalised id; every requested id gets an entry): present with
+   * its row, absent (proven in the same read), or unknown. Batched, ≤ 1000 rows per query.
+   */
+  observe(ids: string[], scope: QueryScope, options?: ArgOperationOptions): Promise<Map<string, Observation>>;
   /** The latest change per target id in [since, until), both change tables. */
   listChanges(scope: QueryScope, options: ChangesOptions): AsyncIterable<ChangeRow[]>;
   /** Queries (pages) sent so far, retries included. */

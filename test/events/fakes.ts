@@ -3,7 +3,7 @@
  * semantic tests. End-to-end behaviour is tested against the real emulators in e2e.test.ts.
  */
 import { normalizeResourceId } from '../../shared/azure/resourceId.js';
-import type { ArgRow, QueryScope, ResourceGraphApi } from '../../shared/azure/types.js';
+import type { ArgRow, Observation, QueryScope, ResourceGraphApi } from '../../shared/azure/types.js';
 import { PermanentError, RetryableError } from '../../shared/errors.js';
 import type { DeleteResult, PortApi, PortEntity, PortRequestCounts, SearchOptions, StoredEntity, UpsertOutcome } from '../../shared/port/types.js';
 import type { RecheckMessage, RecheckScheduler } from '../../shared/sync/events/recheck.js';
@@ -43,6 +43,27 @@ export class FakeResourceGraph implements ResourceGraphApi {
     for (const id of ids) {
       const row = this.rows.get(normalizeResourceId(id));
       if (row) out.set(normalizeResourceId(id), structuredClone(row));
+    }
+    return out;
+  }
+  /** Like Resource Graph with a readable witness: absent is proven unless the id's subscription is unreadable. */
+  async observe(ids: string[], scope: QueryScope): Promise<Map<string, Observation>> {
+    const out = new Map<string, Observation>();
+    let rows: Map<string, ArgRow>;
+    try {
+      rows = await this.lookupByIds(ids, scope);
+    } catch (error) {
+      if (!(error instanceof PermanentError && error.status === 403)) throw error;
+      for (const id of ids) out.set(normalizeResourceId(id), { state: 'unknown', cause: 'unreadable', reason: error.message });
+      return out;
+    }
+    for (const id of ids) {
+      const key = normalizeResourceId(id);
+      const row = rows.get(key);
+      const subscription = key.split('/')[2] ?? '';
+      if (row) out.set(key, { state: 'present', row });
+      else if (this.unreadable.has(subscription)) out.set(key, { state: 'unknown', cause: 'unreadable', reason: 'subscription not readable' });
+      else out.set(key, { state: 'absent' });
     }
     return out;
   }
@@ -89,8 +110,13 @@ export class FakePort implements PortApi {
   async *searchEntities(blueprint: string, options: SearchOptions = {}): AsyncIterable<StoredEntity[]> {
     this.calls.push({ op: 'search', blueprint, count: 0 });
     const rule = options.query?.rules[0];
-    const prefix = rule && 'operator' in rule && rule.operator === 'beginsWith' ? String(rule.value) : '';
-    yield [...this.entities(blueprint).keys()].filter((k) => k.startsWith(prefix)).map((identifier) => ({ identifier }));
+    const operator = rule && 'operator' in rule ? rule.operator : undefined;
+    const value = rule && 'operator' in rule ? rule.value : undefined;
+    const matches = (k: string) =>
+      operator === 'beginsWith' ? k.startsWith(String(value)) : operator === 'in' ? (value as string[]).includes(k) : true;
+    yield [...this.entities(blueprint).entries()]
+      .filter(([k]) => matches(k))
+      .map(([identifier, e]) => ({ ...structuredClone(e), identifier }));
   }
   async getEntity(blueprint: string, identifier: string): Promise<StoredEntity | undefined> {
     const e = this.entities(blueprint).get(identifier);

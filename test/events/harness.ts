@@ -8,7 +8,6 @@ import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import { ResourceGraphReader } from '../../shared/azure/resourceGraph.js';
 import { createPortClient, type PortClient } from '../../shared/port/client.js';
 import { DEFAULT_BLUEPRINT_IDS, defaultBlueprints } from '../../shared/port/blueprints.js';
-import { mapRow } from '../../shared/mapping/index.js';
 import { createLogger, memorySink } from '../../shared/log.js';
 import { EventProcessor, type Clock } from '../../shared/sync/events/apply.js';
 import { QueuePoisonMover } from '../../shared/sync/events/poison.js';
@@ -135,7 +134,6 @@ export async function createRig(services: Services, options: RigOptions = {}): P
     {
       port: portClient,
       resourceGraph: reader,
-      mapRow,
       blueprints: BP,
       recheck: virtual ?? new QueueRecheckScheduler(queue),
       poison: new QueuePoisonMover(poison),

@@ -8,7 +8,6 @@ import { toPortIdentifier } from '../../shared/azure/resourceId.js';
 import { PermanentError, RetryableError } from '../../shared/errors.js';
 import { createLogger, memorySink } from '../../shared/log.js';
 import { DEFAULT_BLUEPRINT_IDS as BP } from '../../shared/port/blueprints.js';
-import { mapRow } from '../../shared/mapping/index.js';
 import { CapturingPoison, CapturingScheduler, FakePort, FakeResourceGraph, ManualClock } from './fakes.js';
 import { deleteEvent, sampleEvent, writeEvent } from './samples.js';
 
@@ -25,7 +24,7 @@ function setup(options: { subscriptionIds?: string[] } = {}) {
   const clock = new ManualClock();
   const sink = memorySink();
   const processor = new EventProcessor(
-    { port, resourceGraph: arg, mapRow, blueprints: BP, recheck, poison, logger: createLogger(sink, 'debug'), clock },
+    { port, resourceGraph: arg, blueprints: BP, recheck, poison, logger: createLogger(sink, 'debug'), clock },
     {
       flushWindowMs: 5,
       settleTimeMs: SETTLE,
@@ -91,8 +90,10 @@ describe('EventProcessor: writes', () => {
     expect(await t.processor.handle(first!.message)).toMatchObject({ status: 'upserted' });
   });
 
-  it('gives up on a write still invisible after the settle time, with a counter and a warning', async () => {
+  it('gives up on a write still invisible after the settle time, with a counter and a warning, and deletes nothing', async () => {
     const t = setup();
+    const stale = { identifier: toPortIdentifier(ACCT), properties: { tags: { from: 'earlier' } }, relations: {} };
+    t.port.entities(BP.resource).set(toPortIdentifier(ACCT), stale);
     await t.processor.handle(writeEvent({ resourceId: ACCT, eventTime: t.now() }));
     let next = t.recheck.take()[0]!;
     const delays: number[] = [];
@@ -101,8 +102,8 @@ describe('EventProcessor: writes', () => {
       t.clock.advance(next.delayMs);
       const outcome = await t.processor.handle(next.message);
       if (outcome.status !== 'recheckScheduled') {
-        // Past the lag bound Resource Graph wins: no entity for what it does not show.
-        expect(outcome).toMatchObject({ status: 'deleted' });
+        // A write hint never deletes: what Resource Graph does not show is left to reconciliation.
+        expect(outcome).toEqual({ status: 'notVisibleAfterSettle' });
         break;
       }
       next = t.recheck.take()[0]!;
@@ -110,17 +111,19 @@ describe('EventProcessor: writes', () => {
     expect(delays).toEqual([15_000, 30_000, 45_000]);
     expect(t.processor.counters.get('notVisibleAfterSettle')).toBe(1);
     expect(t.sink.records.some((r) => r.level === 'warn' && /not visible in Resource Graph after the settle time/.test(r.message))).toBe(true);
-    expect(t.port.entities(BP.resource).size).toBe(0);
+    expect(t.port.entities(BP.resource).get(toPortIdentifier(ACCT))).toEqual(stale);
+    expect(t.port.calls.filter((c) => c.op === 'delete')).toEqual([]);
   });
 
-  it('removes a resource upserted from a read inside a create-then-delete window once the settle time has passed', async () => {
+  it('a create-then-delete window converges through the delete event, never through the write', async () => {
     const t = setup();
     t.arg.put(t.row(ACCT)); // a stale read still shows the short-lived resource
     const eventTime = t.now();
-    await t.processor.handle(deleteEvent({ resourceId: ACCT, eventTime: new Date(eventTime.getTime() - 1) })); // older delete
     await t.processor.handle(writeEvent({ resourceId: ACCT, eventTime }));
     expect(t.port.entities(BP.resource).size).toBe(1);
     t.arg.remove(ACCT);
+    await t.processor.handle(deleteEvent({ resourceId: ACCT, eventTime: new Date(eventTime.getTime() + 1) }));
+    expect(t.port.entities(BP.resource).size).toBe(0);
     for (let i = 0; i < 6; i++) {
       const next = t.recheck.take().sort((a, b) => a.delayMs - b.delayMs)[0];
       if (!next) break;
@@ -163,13 +166,14 @@ describe('EventProcessor: per-worker memory', () => {
     expect(await t.processor.handle(structuredClone(event))).toEqual({ status: 'duplicate', eventId: event['id'] });
     expect(t.arg.lookups).toHaveLength(1);
 
+    t.arg.put(t.row(ACCT, { v: '2' }));
     const failing = writeEvent({ resourceId: ACCT, eventTime: t.now() });
     t.arg.failNext = new RetryableError('throttled', { source: 'resource-graph', status: 429 });
     await expect(t.processor.handle(failing)).rejects.toThrow('throttled');
     expect(await t.processor.handle(failing)).toMatchObject({ status: 'upserted' });
   });
 
-  it('a confirming re-read that finds what was written skips the Port write; a change is written', async () => {
+  it('a re-read that finds what Port holds writes nothing; a difference (even one made outside the sync) is written', async () => {
     const t = setup();
     t.arg.put(t.row(ACCT, { v: '1' }));
     await t.processor.handle(writeEvent({ resourceId: ACCT, eventTime: t.now() }));
@@ -179,9 +183,11 @@ describe('EventProcessor: per-worker memory', () => {
     expect(await t.processor.handle(confirm!.message)).toMatchObject({ status: 'unchanged', identifier: toPortIdentifier(ACCT) });
     expect(t.port.calls.filter((c) => c.op === 'upsert')).toHaveLength(upsertsBefore);
 
-    // A live event always writes (Port may have been edited outside the sync).
-    await t.processor.handle(writeEvent({ resourceId: ACCT, eventTime: t.now() }));
+    // Port is read before every write, so an edit made outside the sync is corrected by the next event.
+    t.port.entities(BP.resource).get(toPortIdentifier(ACCT))!.properties['tags'] = { v: 'edited in Port' };
+    expect(await t.processor.handle(writeEvent({ resourceId: ACCT, eventTime: t.now() }))).toMatchObject({ status: 'upserted' });
     expect(t.port.calls.filter((c) => c.op === 'upsert')).toHaveLength(upsertsBefore + 1);
+    expect(t.port.entities(BP.resource).get(toPortIdentifier(ACCT))?.properties?.['tags']).toEqual({ v: '1' });
   });
 });
 
@@ -287,21 +293,29 @@ describe('EventProcessor: batching and failures', () => {
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
   });
 
-  it('a permanent lookup failure for one subscription acknowledges only its events', async () => {
+  it('an unreadable subscription sharing a read with a readable one: its events wait, then give up without deleting', async () => {
     const t = setup();
     const other = '22222222-3333-4444-5555-666666666666';
     const theirs = `/subscriptions/${other}/resourceGroups/x/providers/Microsoft.Web/sites/y`;
+    t.port.entities(BP.resource).set(toPortIdentifier(theirs), { identifier: toPortIdentifier(theirs), properties: {}, relations: {} });
     t.arg.put(t.row(ACCT));
-    t.arg.unreadable.add(other);
-    // A batch-level permanent error (here injected) is narrowed down per subscription; only the unreadable one fails.
-    t.arg.failNext = new PermanentError('forbidden', { source: 'resource-graph', status: 403, traceId: 'arg-403' });
+    t.arg.unreadable.add(other); // Resource Graph silently leaves its rows out
     const [mine, foreign] = await Promise.all([
       t.processor.handle(writeEvent({ resourceId: ACCT, eventTime: t.now() })),
-      t.processor.handle(writeEvent({ resourceId: theirs, eventTime: t.now() })),
+      t.processor.handle(deleteEvent({ resourceId: theirs, eventTime: t.now() })),
     ]);
     expect(mine).toMatchObject({ status: 'upserted' });
-    expect(foreign).toMatchObject({ status: 'permanentFailure', traceId: 'arg-403' });
-    expect(t.arg.lookups.map((l) => l.scope.subscriptionIds)).toEqual([[SUB, other].sort(), [SUB], [other]].map((l) => l.sort()));
+    expect(foreign).toMatchObject({ status: 'recheckScheduled' });
+    expect(t.arg.lookups.map((l) => l.scope.subscriptionIds)).toEqual([[SUB, other].sort()]);
+    let last: unknown = foreign;
+    for (let i = 0; i < 6; i++) {
+      const next = t.recheck.take().find((r) => r.message.resourceId === theirs.toLowerCase());
+      if (!next) break;
+      t.clock.advance(next.delayMs);
+      last = await t.processor.handle(next.message);
+    }
+    expect(last).toMatchObject({ status: 'unproven' });
+    expect(t.port.entities(BP.resource).has(toPortIdentifier(theirs))).toBe(true);
   });
 
   it('a failure to schedule a re-check fails the invocation (nothing is lost)', async () => {

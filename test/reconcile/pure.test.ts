@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decideMode } from '../../shared/sync/reconcile/mode.js';
 import { decideDeletions } from '../../shared/sync/reconcile/deletionGuard.js';
-import { blueprintFields, canonicalJson, changedFields, fingerprint } from '../../shared/sync/reconcile/fingerprint.js';
+import { blueprintFields, canonicalJson, changedFields, fingerprint } from '../../shared/sync/converge/fingerprint.js';
 import { stateIdentifierFor, subscriptionOfIdentifier } from '../../shared/sync/reconcile/scope.js';
 import { stateFromEntity, stateToProperties, type SyncState } from '../../shared/sync/reconcile/state.js';
 import { defaultBlueprints } from '../../shared/port/blueprints.js';

@@ -19,6 +19,7 @@ function delegate(real: ResourceGraphApi): ResourceGraphApi {
     listResourceGroups: (s, o) => real.listResourceGroups(s, o),
     listResources: (s, o) => real.listResources(s, o),
     lookupByIds: (i, s, o) => real.lookupByIds(i, s, o),
+    observe: (i, s, o) => real.observe(i, s, o),
     listChanges: (s, o) => real.listChanges(s, o),
     queryCount: () => real.queryCount(),
   };
@@ -262,7 +263,7 @@ describe('guards and fallbacks', () => {
     expect(summary.failures).toEqual([expect.objectContaining({ identifier: toPortIdentifier(changed), permanent: true, traceId })]);
     expect(h!.catalog().resource).toContain(toPortIdentifier(removed));
     // Logged with Port's trace id.
-    const logged = h!.logs.records.find((r) => r.message === 'reconcile upsert failed')!;
+    const logged = h!.logs.records.find((r) => r.message === 'Port upsert failed')!;
     expect(logged.fields).toMatchObject({ identifier: toPortIdentifier(changed), traceId, permanent: true });
 
     const state = h!.stateEntity()!.properties!;

@@ -165,6 +165,10 @@ function crashingGraph(inner: ResourceGraphApi, afterPages: number): ResourceGra
       tick();
       return inner.lookupByIds(ids, scope, o);
     },
+    observe: async (ids, scope, o) => {
+      tick();
+      return inner.observe(ids, scope, o);
+    },
     queryCount: () => inner.queryCount(),
   };
 }

@@ -2,42 +2,32 @@
  * The real-time use case: one queue message in, the catalog converged towards Azure's state out.
  *
  * An event only says "something changed at this id"; Resource Graph is the truth. Concurrent invocations in a
- * worker share one micro-batcher, so a window of events costs one Resource Graph lookup and a few bulk Port calls.
+ * worker share one micro-batcher, so a window of events costs one convergence pass (one batched Resource Graph read,
+ * one Port read, a few bulk writes) through the same core the reconciliation uses (applyBatch.ts).
  *
- * Per message the outcome is one of: applied (upsert/delete), re-check scheduled, acknowledged without change
- * (failure/cancel/action types, noise, excluded types, foreign subscriptions, permanent per-entity failure), or moved
- * to the poison queue (malformed). A transient failure (Port or Resource Graph RetryableError, or anything unexpected)
- * makes handle() throw so the host retries the message with its visibility backoff.
+ * Per message the outcome is one of: applied (upsert/delete/unchanged), re-check scheduled, acknowledged without
+ * change (failure/cancel/action types, noise, excluded types, foreign subscriptions, permanent per-entity failure),
+ * or moved to the poison queue (malformed). A transient failure (Port or Resource Graph RetryableError, or anything
+ * unexpected) makes handle() throw so the host retries the message with its visibility backoff.
  *
- * Resource Graph lags behind ARM, so:
- * - a write whose resource is not visible yet, and a delete whose resource is still visible, are re-checked later
- *   (re-check messages on the same queue, delayed), until EVENT_SETTLE_TIME after the event has passed; then we
- *   converge to what Resource Graph says (a still-missing write is logged and counted, and a resource entity for it
- *   is deleted; groups and subscriptions are left to reconciliation);
- * - a write applied from a possibly stale read, while the event is younger than the settle time, gets ONE confirming
- *   re-read at event time + settle time, coalesced per id in this worker.
- *
- * Two per-worker memories cut repeated work without changing outcomes:
- * - Event Grid delivers at least once: an event id this worker already applied is acknowledged without I/O
- *   (the queue message id is useless for this; the event's own id is the key);
- * - a re-check that reads exactly what this worker last wrote for that id skips the Port write. Live events always
- *   write, so an entity edited outside the sync is still corrected by the next event or by reconciliation.
+ * Event Grid delivers at least once: an event id this worker already applied is acknowledged without I/O (the queue
+ * message id is useless for this; the event's own id is the key).
  */
-import { createHash } from 'node:crypto';
-import type { ArgRow, ResourceGraphApi } from '../../azure/types.js';
-import { toPortIdentifier } from '../../azure/resourceId.js';
+import type { ResourceGraphApi } from '../../azure/types.js';
 import { PermanentError, RetryableError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { BlueprintIds } from '../../port/blueprints.js';
-import type { PortApi, PortEntity } from '../../port/types.js';
+import type { PortApi } from '../../port/types.js';
+import { createDefaultMapping, type EntityMapping } from '../converge/mapping.js';
+import { applyBatch, type KeyOutcome, type WorkItem } from './applyBatch.js';
 import { MicroBatcher } from './batcher.js';
-import { classifyEvent, targetFromId, type SyncTarget } from './classify.js';
+import { classifyEvent, targetFromId } from './classify.js';
 import { EventCounters } from './counters.js';
 import { parseQueueMessage, type ResourceEvent } from './message.js';
 import type { PoisonQueue } from './poison.js';
 import { nextRecheckDelayMs, type RecheckMessage, type RecheckScheduler } from './recheck.js';
 
-export type RowMapper = (row: ArgRow, ids: BlueprintIds) => { blueprint: string; entity: PortEntity } | undefined;
+export type { KeyOutcome } from './applyBatch.js';
 
 export interface Clock {
   now(): number;
@@ -59,8 +49,9 @@ export interface EventProcessorOptions {
 export interface EventProcessorDeps {
   port: PortApi;
   resourceGraph: ResourceGraphApi;
-  mapRow: RowMapper;
   blueprints: BlueprintIds;
+  /** The mapping every path shares; the built-in one for `blueprints` when absent. */
+  mapping?: EntityMapping;
   recheck: RecheckScheduler;
   poison: PoisonQueue;
   logger: Logger;
@@ -76,18 +67,6 @@ export interface MessageMeta {
   logger?: Logger;
 }
 
-export type KeyOutcome =
-  | { status: 'upserted'; blueprint: string; identifier: string; created: boolean }
-  | { status: 'deleted'; blueprint: string; identifier: string; cascaded: number }
-  | { status: 'recheckScheduled'; delayMs: number; reason: string }
-  | { status: 'notVisibleAfterSettle' }
-  /** A re-check read exactly what this worker last wrote: no Port write needed. */
-  | { status: 'unchanged'; blueprint: string; identifier: string }
-  /** A child Resource Graph does not list (subnet, container), or a parent refresh for a parent it does not show. */
-  | { status: 'notTracked' }
-  | { status: 'unmappable' }
-  | { status: 'permanentFailure'; message: string; traceId?: string };
-
 export type MessageOutcome =
   | KeyOutcome
   | { status: 'ignored'; reason: string }
@@ -95,21 +74,7 @@ export type MessageOutcome =
   | { status: 'duplicate'; eventId: string }
   | { status: 'poisoned'; reason: string };
 
-interface WorkItem {
-  target: SyncTarget;
-  hint: 'write' | 'delete';
-  /** Event time of the event this item stands for (ms); settle time is measured from it. */
-  eventAt: number;
-  /** 0 for an Event Grid event; n for the n-th re-check. */
-  attempt: number;
-  /**
-   * Only a refresh of a child's top-level parent: applied if Resource Graph shows the parent, otherwise nothing
-   * (no re-checks, no delete) since the parent's own events cover its creation and deletion.
-   */
-  refresh?: boolean;
-}
-
-/** How many applied event ids / written entity hashes each worker remembers, and for how long. */
+/** How long this worker remembers an applied event id, and how many. */
 const MEMORY_ENTRIES = 50_000;
 const EVENT_MEMORY_MS = 60 * 60_000;
 
@@ -125,25 +90,10 @@ class BoundedMap<K, V> {
     this.map.set(key, value);
     if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as K);
   }
-  delete(key: K): void {
-    this.map.delete(key);
-  }
-  deleteWhere(predicate: (key: K) => boolean): void {
-    for (const key of this.map.keys()) if (predicate(key)) this.map.delete(key);
-  }
-}
-
-function entityHash(blueprint: string, entity: PortEntity): string {
-  return createHash('sha1').update(blueprint).update('\0').update(JSON.stringify(entity)).digest('hex');
 }
 
 /** Beyond this many re-checks of one event we stop waiting, whatever the clocks say. */
 const MAX_ATTEMPTS = 12;
-
-const KIND_ORDER: SyncTarget['kind'][] = ['subscription', 'resourceGroup', 'resource'];
-
-/** Re-check and confirm messages sent in parallel per batch: one queue round trip each. */
-const QUEUE_SEND_CONCURRENCY = 32;
 
 function newer(a: WorkItem, b: WorkItem): WorkItem {
   // The latest event decides the hint; ties keep the delete, which Resource Graph then confirms or overrides.
@@ -169,8 +119,7 @@ export class EventProcessor {
   private readonly confirmDue = new Map<string, number>();
   /** Event ids applied by this worker → when that was (ms). */
   private readonly appliedEvents = new BoundedMap<string, number>(MEMORY_ENTRIES);
-  /** Normalised id → hash of the entity this worker last wrote for it. */
-  private readonly lastWritten = new BoundedMap<string, string>(MEMORY_ENTRIES);
+  private readonly mapping: EntityMapping;
 
   constructor(
     private readonly deps: EventProcessorDeps,
@@ -179,6 +128,7 @@ export class EventProcessor {
     if (!(options.settleTimeMs > 0)) throw new Error(`EventProcessor: settleTimeMs must be positive, got ${options.settleTimeMs}`);
     this.counters = deps.counters ?? new EventCounters();
     this.clock = deps.clock ?? systemClock;
+    this.mapping = deps.mapping ?? createDefaultMapping(deps.blueprints, options);
     this.batcher = new MicroBatcher<string, WorkItem, KeyOutcome>({
       flushWindowMs: options.flushWindowMs,
       maxKeys: Math.min(1000, options.maxBatchIds ?? 1000),
@@ -297,209 +247,37 @@ export class EventProcessor {
     return { status: 'poisoned', reason };
   }
 
-  private blueprintOf(kind: SyncTarget['kind']): string {
-    return this.deps.blueprints[kind];
+  private settled(item: WorkItem, now: number): boolean {
+    return now - item.eventAt >= this.options.settleTimeMs || item.attempt >= MAX_ATTEMPTS;
   }
 
   private async processBatch(batch: Map<string, WorkItem>): Promise<Map<string, KeyOutcome | Error>> {
     const started = this.clock.now();
-    const log = this.deps.logger;
-    const outcomes = new Map<string, KeyOutcome | Error>();
-    const ids = [...batch.keys()];
-    const subscriptionIds = [...new Set([...batch.values()].map((i) => i.target.subscriptionId))].sort();
-
     for (const [id, at] of this.confirmDue) if (at < started) this.confirmDue.delete(id);
-    const rows = await this.lookup(batch, ids, subscriptionIds, outcomes);
-    const now = this.clock.now();
-
-    const upserts: { key: string; item: WorkItem; row: ArgRow }[] = [];
-    const deletes: { key: string; item: WorkItem }[] = [];
-    const rechecks: { key: string; item: WorkItem; reason: string }[] = [];
-
-    for (const [key, item] of batch) {
-      if (outcomes.has(key)) continue;
-      const row = rows.get(key);
-      const settled = now - item.eventAt >= this.options.settleTimeMs || item.attempt >= MAX_ATTEMPTS;
-      if (row) {
-        if (item.hint === 'delete') {
-          this.counters.increment('presentAfterDelete');
-          if (!settled) {
-            rechecks.push({ key, item, reason: 'deleted, but Resource Graph still shows it' });
-            continue;
-          }
-          log.info('resource still present after the settle time of its delete event; keeping Azure state', { resourceId: key });
-        }
-        upserts.push({ key, item, row });
-      } else if (item.hint === 'delete') {
-        deletes.push({ key, item });
-      } else if (item.target.child || item.refresh) {
-        outcomes.set(key, { status: 'notTracked' });
-      } else if (!settled) {
-        rechecks.push({ key, item, reason: 'written, but Resource Graph does not show it yet' });
-      } else {
-        this.counters.increment('notVisibleAfterSettle');
-        log.warn('written resource still not visible in Resource Graph after the settle time; following Resource Graph', {
-          resourceId: key,
-          attempt: item.attempt,
-        });
-        // Past the lag bound Resource Graph is the truth: a resource we may have upserted from a read inside a
-        // create-then-delete window must go. Groups and subscriptions are left to reconciliation (no cascades on a
-        // write hint).
-        if (item.target.kind === 'resource') deletes.push({ key, item });
-        else outcomes.set(key, { status: 'notVisibleAfterSettle' });
-      }
-    }
-
-    await this.applyUpserts(upserts, now, outcomes);
-    await this.applyDeletes(deletes, outcomes);
-    await this.scheduleRechecks(rechecks, now, outcomes);
-
-    log.info('event batch applied', {
-      ids: ids.length,
-      upserts: upserts.length,
-      deletes: deletes.length,
-      rechecks: rechecks.length,
-      durationMs: this.clock.now() - started,
-      counters: this.counters.snapshot(),
-    });
-    return outcomes;
+    return applyBatch(
+      {
+        port: this.deps.port,
+        resourceGraph: this.deps.resourceGraph,
+        mapping: this.mapping,
+        logger: this.deps.logger,
+        counters: this.counters,
+        now: () => this.clock.now(),
+      },
+      {
+        settled: (item, now) => this.settled(item, now),
+        recheck: (key, item, reason, now) => this.scheduleRecheck(key, item, reason, now),
+        confirm: (key, item, now) => this.scheduleConfirm(key, item, now),
+      },
+      batch,
+    );
   }
 
-  /**
-   * One Resource Graph lookup for the batch. A transient failure fails the whole batch (every invocation throws and
-   * the host retries). A permanent one (e.g. 403: no access to a subscription) is narrowed down per subscription,
-   * so only the events of the unreadable subscription are acknowledged as permanent failures.
-   */
-  private async lookup(
-    batch: Map<string, WorkItem>,
-    ids: string[],
-    subscriptionIds: string[],
-    outcomes: Map<string, KeyOutcome | Error>,
-  ): Promise<Map<string, ArgRow>> {
-    this.counters.increment('argLookups');
-    try {
-      return await this.deps.resourceGraph.lookupByIds(ids, { subscriptionIds });
-    } catch (error) {
-      if (!(error instanceof PermanentError)) throw error;
-      if (subscriptionIds.length === 1) {
-        for (const id of ids) this.recordPermanent(id, 'resource-graph', id, 'lookup', error, outcomes);
-        return new Map();
-      }
-    }
-    const rows = new Map<string, ArgRow>();
-    for (const subscriptionId of subscriptionIds) {
-      const subset = ids.filter((id) => batch.get(id)!.target.subscriptionId === subscriptionId);
-      this.counters.increment('argLookups');
-      try {
-        for (const [k, v] of await this.deps.resourceGraph.lookupByIds(subset, { subscriptionIds: [subscriptionId] })) rows.set(k, v);
-      } catch (error) {
-        if (!(error instanceof PermanentError)) throw error;
-        for (const id of subset) this.recordPermanent(id, 'resource-graph', id, 'lookup', error, outcomes);
-      }
-    }
-    return rows;
-  }
-
-  private async applyUpserts(
-    upserts: { key: string; item: WorkItem; row: ArgRow }[],
-    now: number,
-    outcomes: Map<string, KeyOutcome | Error>,
-  ): Promise<void> {
-    const byBlueprint = new Map<string, { key: string; item: WorkItem; entity: PortEntity; hash: string }[]>();
-    for (const u of upserts) {
-      let mapped: ReturnType<RowMapper>;
-      try {
-        mapped = this.deps.mapRow(u.row, this.deps.blueprints);
-      } catch (error) {
-        mapped = undefined;
-        this.deps.logger.warn('Resource Graph row could not be mapped', { resourceId: u.key, ...errorFields(error) });
-      }
-      if (!mapped) {
-        this.counters.increment('unmappable');
-        outcomes.set(u.key, { status: 'unmappable' });
-        continue;
-      }
-      const hash = entityHash(mapped.blueprint, mapped.entity);
-      if (u.item.attempt > 0 && this.lastWritten.get(u.key) === hash) {
-        this.counters.increment('unchangedSkipped');
-        outcomes.set(u.key, { status: 'unchanged', blueprint: mapped.blueprint, identifier: mapped.entity.identifier });
-        continue;
-      }
-      const list = byBlueprint.get(mapped.blueprint) ?? [];
-      list.push({ key: u.key, item: u.item, entity: mapped.entity, hash });
-      byBlueprint.set(mapped.blueprint, list);
-    }
-    // Relation targets first, so a resource never points at a group Port has not seen yet.
-    const order = KIND_ORDER.map((k) => this.blueprintOf(k));
-    const blueprints = [...byBlueprint.keys()].sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
-    const confirms: { key: string; item: WorkItem }[] = [];
-    for (const blueprint of blueprints) {
-      const list = byBlueprint.get(blueprint)!;
-      this.counters.increment('portUpsertCalls', Math.ceil(list.length / 20));
-      let results: Awaited<ReturnType<PortApi['upsertEntities']>>;
-      try {
-        results = await this.deps.port.upsertEntities(
-          blueprint,
-          list.map((l) => l.entity),
-        );
-      } catch (error) {
-        for (const l of list) outcomes.set(l.key, error instanceof Error ? error : new Error(String(error)));
-        continue;
-      }
-      for (let i = 0; i < list.length; i++) {
-        const l = list[i]!;
-        const result = results[i];
-        if (!result?.ok) this.lastWritten.delete(l.key);
-        if (!result) {
-          outcomes.set(l.key, new Error(`Port returned no result for ${l.entity.identifier}`));
-        } else if (result.ok) {
-          this.counters.increment('upserted');
-          this.lastWritten.set(l.key, l.hash);
-          outcomes.set(l.key, { status: 'upserted', blueprint, identifier: result.identifier, created: result.created });
-        } else if (result.error instanceof PermanentError) {
-          this.recordPermanent(l.key, blueprint, result.identifier, 'upsert', result.error, outcomes);
-          continue;
-        } else {
-          outcomes.set(l.key, result.error);
-          continue;
-        }
-        if (result?.ok && now - l.item.eventAt < this.options.settleTimeMs && l.item.attempt < MAX_ATTEMPTS) {
-          confirms.push({ key: l.key, item: l.item });
-        }
-      }
-    }
-    await forEachConcurrent(confirms, QUEUE_SEND_CONCURRENCY, (c) => this.scheduleConfirm(c.key, c.item, now, outcomes));
-  }
-
-  private recordPermanent(
-    key: string,
-    blueprint: string,
-    identifier: string,
-    operation: string,
-    error: PermanentError,
-    outcomes: Map<string, KeyOutcome | Error>,
-  ): void {
-    this.counters.increment('permanentFailure');
-    const service = operation === 'lookup' ? 'Resource Graph' : 'Port';
-    this.deps.logger.error(`${service} rejected the ${operation}; the event is acknowledged, reconciliation will retry`, {
-      resourceId: key,
-      blueprint,
-      identifier,
-      ...error.toLogFields(),
-    });
-    outcomes.set(key, {
-      status: 'permanentFailure',
-      message: error.message,
-      ...(error.traceId ? { traceId: error.traceId } : {}),
-    });
-  }
-
-  private async scheduleConfirm(key: string, item: WorkItem, now: number, outcomes: Map<string, KeyOutcome | Error>): Promise<void> {
+  private async scheduleConfirm(key: string, item: WorkItem, now: number): Promise<Error | undefined> {
     const due = item.eventAt + this.options.settleTimeMs;
     const existing = this.confirmDue.get(key);
     if (existing !== undefined && existing >= due) {
       this.counters.increment('confirmCoalesced');
-      return;
+      return undefined;
     }
     const message: RecheckMessage = {
       azurePortSyncRecheck: 1,
@@ -512,119 +290,30 @@ export class EventProcessor {
       await this.deps.recheck.schedule(message, due - now);
       this.confirmDue.set(key, due);
       this.counters.increment('confirmScheduled');
+      return undefined;
     } catch (error) {
       // Without the confirm a stale read could stick: retry the whole message instead.
-      outcomes.set(key, error instanceof Error ? error : new Error(String(error)));
+      return error instanceof Error ? error : new Error(String(error));
     }
   }
 
-  private async applyDeletes(deletes: { key: string; item: WorkItem }[], outcomes: Map<string, KeyOutcome | Error>): Promise<void> {
-    const cascaded = new Map<string, number>();
-    // Children first: the group's own delete must not fail on dependents, and per-child events are not guaranteed.
-    for (const d of deletes.filter((x) => x.item.target.kind === 'resourceGroup')) {
-      try {
-        cascaded.set(d.key, await this.cascadeResourceGroup(d.key));
-      } catch (error) {
-        outcomes.set(d.key, error instanceof Error ? error : new Error(String(error)));
-      }
+  private async scheduleRecheck(key: string, item: WorkItem, reason: string, now: number): Promise<KeyOutcome | Error> {
+    const delayMs = nextRecheckDelayMs(item.attempt + 1, item.eventAt, now, this.options.settleTimeMs);
+    const message: RecheckMessage = {
+      azurePortSyncRecheck: 1,
+      resourceId: key,
+      hint: item.hint,
+      firstSeenAt: new Date(item.eventAt).toISOString(),
+      attempt: item.attempt + 1,
+    };
+    try {
+      await this.deps.recheck.schedule(message, delayMs);
+      this.counters.increment('recheckScheduled');
+      this.deps.logger.info(`re-check scheduled: ${reason}`, { resourceId: key, attempt: message.attempt, delayMs });
+      return { status: 'recheckScheduled', delayMs, reason };
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
     }
-    for (const kind of ['resource', 'resourceGroup', 'subscription'] as const) {
-      const list = deletes.filter((d) => d.item.target.kind === kind && !outcomes.has(d.key));
-      if (list.length === 0) continue;
-      const blueprint = this.blueprintOf(kind);
-      const identifiers = list.map((d) => toPortIdentifier(d.key));
-      this.counters.increment('portDeleteCalls', Math.ceil(identifiers.length / 100));
-      let result: Awaited<ReturnType<PortApi['deleteEntities']>>;
-      try {
-        result = await this.deps.port.deleteEntities(blueprint, identifiers, { deleteDependents: false });
-      } catch (error) {
-        for (const d of list) outcomes.set(d.key, error instanceof Error ? error : new Error(String(error)));
-        continue;
-      }
-      const failed = new Map(result.failed.map((f) => [f.identifier, f.error]));
-      list.forEach((d, i) => {
-        const identifier = identifiers[i]!;
-        const error = failed.get(identifier);
-        this.lastWritten.delete(d.key);
-        if (!error) {
-          this.counters.increment('deleted');
-          outcomes.set(d.key, { status: 'deleted', blueprint, identifier, cascaded: cascaded.get(d.key) ?? 0 });
-        } else if (error instanceof PermanentError) {
-          this.recordPermanent(d.key, blueprint, identifier, 'delete', error, outcomes);
-        } else {
-          outcomes.set(d.key, error);
-        }
-      });
-    }
-  }
-
-  /** Deletes every resource entity under the group (identifier prefix); returns how many. Throws on any failure. */
-  private async cascadeResourceGroup(groupId: string): Promise<number> {
-    const blueprint = this.blueprintOf('resource');
-    const prefix = `${toPortIdentifier(groupId)}/`;
-    const groupPrefix = `${groupId}/`;
-    this.lastWritten.deleteWhere((id) => id.startsWith(groupPrefix));
-    const children: string[] = [];
-    for await (const page of this.deps.port.searchEntities(blueprint, {
-      query: { combinator: 'and', rules: [{ property: '$identifier', operator: 'beginsWith', value: prefix }] },
-      include: ['$identifier'],
-    })) {
-      // Port's beginsWith may ignore case; our identifiers are lower-case, so re-check exactly.
-      for (const entity of page) if (entity.identifier.startsWith(prefix)) children.push(entity.identifier);
-    }
-    if (children.length === 0) return 0;
-    this.counters.increment('portDeleteCalls', Math.ceil(children.length / 100));
-    const result = await this.deps.port.deleteEntities(blueprint, children, { deleteDependents: false });
-    if (result.failed.length > 0) {
-      const first = result.failed[0]!;
-      const permanent = result.failed.every((f) => f.error instanceof PermanentError);
-      if (permanent) {
-        // Retrying cannot help; log and delete what we can. Reconciliation reports what is left.
-        this.counters.increment('permanentFailure', result.failed.length);
-        this.deps.logger.error('Port refused to delete some resources of a deleted resource group', {
-          resourceId: groupId,
-          failed: result.failed.length,
-          ...first.error.toLogFields(),
-        });
-      } else {
-        throw first.error;
-      }
-    }
-    this.counters.increment('cascadeDeleted', result.deleted.length);
-    return result.deleted.length;
-  }
-
-  private async scheduleRechecks(
-    rechecks: { key: string; item: WorkItem; reason: string }[],
-    now: number,
-    outcomes: Map<string, KeyOutcome | Error>,
-  ): Promise<void> {
-    await forEachConcurrent(rechecks, QUEUE_SEND_CONCURRENCY, async ({ key, item, reason }) => {
-      const delayMs = nextRecheckDelayMs(item.attempt + 1, item.eventAt, now, this.options.settleTimeMs);
-      const message: RecheckMessage = {
-        azurePortSyncRecheck: 1,
-        resourceId: key,
-        hint: item.hint,
-        firstSeenAt: new Date(item.eventAt).toISOString(),
-        attempt: item.attempt + 1,
-      };
-      try {
-        await this.deps.recheck.schedule(message, delayMs);
-        this.counters.increment('recheckScheduled');
-        this.deps.logger.info(`re-check scheduled: ${reason}`, { resourceId: key, attempt: message.attempt, delayMs });
-        outcomes.set(key, { status: 'recheckScheduled', delayMs, reason });
-      } catch (error) {
-        outcomes.set(key, error instanceof Error ? error : new Error(String(error)));
-      }
-    });
   }
 }
 
-/** Runs fn over items with at most `limit` in flight (fn must not throw; failures are recorded as outcomes). */
-async function forEachConcurrent<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}

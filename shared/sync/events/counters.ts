@@ -22,6 +22,7 @@ export type EventCounterName =
   | 'confirmScheduled'
   | 'confirmCoalesced'
   | 'notVisibleAfterSettle'
+  | 'unproven'
   | 'presentAfterDelete'
   | 'unmappable'
   | 'permanentFailure'

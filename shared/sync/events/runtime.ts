@@ -50,17 +50,15 @@ export interface EventRuntimeOverrides {
 
 /** The production EventProcessor: Port client, Resource Graph reader, mapping and queues from settings. */
 export async function createEventProcessor(settings: Settings, logger: Logger, overrides: EventRuntimeOverrides = {}): Promise<EventProcessor> {
-  const [{ createPortClient }, { createResourceGraphReader }, { mapRow }, queues] = await Promise.all([
+  const [{ createPortClient }, { createResourceGraphReader }, queues] = await Promise.all([
     import('../../port/client.js'),
     import('../../azure/resourceGraph.js'),
-    import('../../mapping/index.js'),
     overrides.queues ?? createEventQueues(settings.events),
   ]);
   return new EventProcessor(
     {
       port: overrides.port ?? createPortClient(settings.port, logger),
       resourceGraph: overrides.resourceGraph ?? createResourceGraphReader(settings.azure, logger),
-      mapRow,
       blueprints: settings.port.blueprints,
       recheck: new QueueRecheckScheduler(queues.events),
       poison: new QueuePoisonMover(queues.poison),

@@ -4,8 +4,8 @@ import { mapRow } from '../../mapping/index.js';
 import type { BlueprintIds } from '../../port/blueprints.js';
 import type { PortApi } from '../../port/types.js';
 import type { Settings } from '../../settings.js';
-import type { CatalogWriter } from './catalogWriter.js';
-import type { BlueprintFields } from './fingerprint.js';
+import type { CatalogWriter } from '../converge/writer.js';
+import type { BlueprintFields } from '../converge/fingerprint.js';
 
 export type ReconcilePhase =
   | 'port-read'

@@ -13,7 +13,7 @@
  */
 import type { ArgOperationOptions, ArgRow, QueryScope } from '../../azure/types.js';
 import type { PortApi } from '../../port/types.js';
-import { changedFields, fingerprint, withExplicitNulls, type BlueprintFields } from './fingerprint.js';
+import { changedFields, fingerprint, withExplicitNulls, type BlueprintFields } from '../converge/fingerprint.js';
 import { decideDeletions } from './deletionGuard.js';
 import { loadPortSnapshot, type PortSnapshot } from './portSnapshot.js';
 import { subscriptionOfIdentifier } from './scope.js';

@@ -3,7 +3,7 @@
  * 100k+ entities.
  */
 import type { PortApi } from '../../port/types.js';
-import { fingerprint, type BlueprintFields } from './fingerprint.js';
+import { fingerprint, type BlueprintFields } from '../converge/fingerprint.js';
 import { subscriptionOfIdentifier } from './scope.js';
 
 export interface PortSnapshot {

@@ -17,9 +17,9 @@
 import { randomUUID } from 'node:crypto';
 import { defaultBlueprints } from '../../port/blueprints.js';
 import type { BlueprintDefinition } from '../../port/types.js';
-import { PlanCatalogWriter, PortCatalogWriter, type BlueprintPlan, type CatalogWriter, type WriteFailure } from './catalogWriter.js';
+import { PlanCatalogWriter, PortCatalogWriter, type BlueprintPlan, type CatalogWriter, type WriteFailure } from '../converge/writer.js';
 import type { ReconcileDeps, ReconcilePhase, SyncContext, SyncOutcome } from './context.js';
-import { blueprintFields } from './fingerprint.js';
+import { blueprintFields } from '../converge/fingerprint.js';
 import { runFullSync } from './fullSync.js';
 import { decideMode, type RequestedMode } from './mode.js';
 import { describeScope, stateIdentifierFor } from './scope.js';

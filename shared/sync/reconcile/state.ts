@@ -8,17 +8,9 @@ import type { PortApi, PortOperationOptions, StoredEntity } from '../../port/typ
 export type RunMode = 'full' | 'window';
 export type RunStatus = 'succeeded' | 'partial' | 'failed' | 'planned';
 
-export interface BlueprintCounts {
-  created: number;
-  updated: number;
-  unchanged: number;
-  deleted: number;
-  failed: number;
-}
+import { emptyCounts, type BlueprintCounts, type RunCounts } from '../converge/counts.js';
 
-export interface RunCounts extends BlueprintCounts {
-  byBlueprint: Record<string, BlueprintCounts>;
-}
+export { emptyCounts, type BlueprintCounts, type RunCounts };
 
 export interface LastRun {
   runId: string;
@@ -54,10 +46,6 @@ export interface SyncState {
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
-
-export function emptyCounts(): BlueprintCounts {
-  return { created: 0, updated: 0, unchanged: 0, deleted: 0, failed: 0 };
-}
 
 function parseCounts(v: unknown): RunCounts {
   const o = (v && typeof v === 'object' ? v : {}) as Record<string, unknown>;

@@ -14,7 +14,7 @@
 import type { ChangeRow } from '../../azure/types.js';
 import { parseResourceId, toPortIdentifier } from '../../azure/resourceId.js';
 import type { PortEntity } from '../../port/types.js';
-import { changedFields, fingerprint, withExplicitNulls } from './fingerprint.js';
+import { changedFields, fingerprint, withExplicitNulls } from '../converge/fingerprint.js';
 import { fingerprintsOf, identifiersUnder } from './portSnapshot.js';
 import { mapRowCounted, runProblems, typeAllowed, type SyncContext, type SyncOutcome } from './context.js';
 

@@ -17,6 +17,8 @@ export interface BlueprintFields {
   fields: string[];
   /** What to ask Port for when reading the current entities. */
   include: string[];
+  /** Object-typed properties (tags, sku): Port replaces or deep-merges them, so removed keys need care. */
+  objectProperties: string[];
 }
 
 export function blueprintFields(definition: BlueprintDefinition): BlueprintFields {
@@ -29,7 +31,11 @@ export function blueprintFields(definition: BlueprintDefinition): BlueprintField
       .sort()
       .map((r) => `relations.${r}`),
   ];
-  return { blueprint: definition.identifier, fields, include: ['$identifier', ...fields] };
+  const objectProperties = Object.entries(definition.schema.properties)
+    .filter(([, p]) => p.type === 'object')
+    .map(([id]) => id)
+    .sort();
+  return { blueprint: definition.identifier, fields, include: ['$identifier', ...fields], objectProperties };
 }
 
 /** Stable JSON: object keys sorted, null/undefined members dropped. `undefined` for an absent value. */

@@ -5,7 +5,18 @@
 import { PermanentError, type RetryableError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { PortApi, PortEntity } from '../../port/types.js';
-import { emptyCounts, type BlueprintCounts, type RunCounts } from './state.js';
+import { emptyCounts, type BlueprintCounts, type RunCounts } from './counts.js';
+import type { BlueprintFields } from './fingerprint.js';
+import { objectResetFor } from './objectReset.js';
+import { refKey, type UpsertChange } from './plan.js';
+import { readStored } from './portState.js';
+
+export type { UpsertChange };
+
+/** The outcome of one entity's write, reported as it happens (the real-time path answers per message). */
+export type WriteResult =
+  | { operation: 'upsert' | 'delete'; blueprint: string; identifier: string; ok: true; created?: boolean }
+  | { operation: 'upsert' | 'delete'; blueprint: string; identifier: string; ok: false; error: PermanentError | RetryableError };
 
 export interface PlannedUpdate {
   identifier: string;
@@ -32,8 +43,6 @@ export interface WriteFailure {
   permanent: boolean;
 }
 
-export type UpsertChange = { kind: 'create' } | { kind: 'update'; fields?: string[] };
-
 export interface CatalogWriter {
   readonly dryRun: boolean;
   /** Queues an upsert; resolves once there is room in the pipeline (backpressure), not when it is written. */
@@ -48,6 +57,8 @@ export interface CatalogWriter {
   /** Failures a later run could fix (see WriteFailure.permanent); these hold the cursor. */
   retryableFailureCount(): number;
   plan(): Record<string, BlueprintPlan>;
+  /** Calls `listener` with each entity's write outcome until the returned function is called. */
+  subscribe(listener: (result: WriteResult) => void): () => void;
 }
 
 /**
@@ -61,7 +72,18 @@ export function isEntityRejection(error: PermanentError | RetryableError): boole
 const MAX_RECORDED_FAILURES = 50;
 
 abstract class CountingWriter {
+  protected readonly listeners = new Set<(result: WriteResult) => void>();
   protected readonly byBlueprint = new Map<string, BlueprintCounts>();
+
+  subscribe(listener: (result: WriteResult) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  protected report(result: WriteResult): void {
+    for (const listener of this.listeners) listener(result);
+  }
+
   protected readonly recordedFailures: WriteFailure[] = [];
   protected failed = 0;
   protected retryableFailed = 0;
@@ -129,7 +151,7 @@ abstract class CountingWriter {
       permanent: isEntityRejection(error),
     };
     this.recordFailure(failure);
-    logger.error(`reconcile ${operation} failed`, { ...failure, error: error.toLogFields() });
+    logger.error(`Port ${operation} failed`, { ...failure, ...error.toLogFields() });
   }
 }
 
@@ -139,11 +161,18 @@ export interface PortWriterOptions {
   batchSize?: number;
   /** upsertEntities calls allowed in flight while reading continues. */
   maxInFlight?: number;
+  /** Comparable fields per blueprint; needed to clear removed keys of object-valued properties on updates. */
+  fieldsOf?: (blueprint: string) => BlueprintFields | undefined;
+}
+
+interface Queued {
+  entity: PortEntity;
+  change: UpsertChange;
 }
 
 export class PortCatalogWriter extends CountingWriter implements CatalogWriter {
   readonly dryRun = false;
-  private readonly buffers = new Map<string, PortEntity[]>();
+  private readonly buffers = new Map<string, Queued[]>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly batchSize: number;
   private readonly maxInFlight: number;
@@ -160,13 +189,13 @@ export class PortCatalogWriter extends CountingWriter implements CatalogWriter {
   }
 
   /** The change kind only matters to a plan; Port reports itself whether it created or updated. */
-  async upsert(blueprint: string, entity: PortEntity, _change?: UpsertChange): Promise<void> {
+  async upsert(blueprint: string, entity: PortEntity, change: UpsertChange = { kind: 'create' }): Promise<void> {
     let buffer = this.buffers.get(blueprint);
     if (!buffer) {
       buffer = [];
       this.buffers.set(blueprint, buffer);
     }
-    buffer.push(entity);
+    buffer.push({ entity, change });
     if (buffer.length >= this.batchSize) await this.dispatch(blueprint);
   }
 
@@ -195,17 +224,54 @@ export class PortCatalogWriter extends CountingWriter implements CatalogWriter {
     if (this.broken) throw this.broken.error;
   }
 
-  private async send(blueprint: string, batch: PortEntity[]): Promise<void> {
+  private async send(blueprint: string, queued: Queued[]): Promise<void> {
+    const batch = await this.clearRemovedObjectKeys(blueprint, queued);
+    if (batch.length === 0) return;
     const outcomes = await this.port.upsertEntities(blueprint, batch, { abortSignal: this.options.abortSignal });
     const counts = this.bucket(blueprint);
     for (const outcome of outcomes) {
       if (outcome.ok) {
         if (outcome.created) counts.created += 1;
         else counts.updated += 1;
+        this.report({ operation: 'upsert', blueprint, identifier: outcome.identifier, ok: true, created: outcome.created });
       } else {
         this.fail(this.logger, blueprint, outcome.identifier, 'upsert', outcome.error);
+        this.report({ operation: 'upsert', blueprint, identifier: outcome.identifier, ok: false, error: outcome.error });
       }
     }
+  }
+
+  /**
+   * Updates whose stored object-valued property has keys the new value lacks are cleared first (see objectReset.ts).
+   * Returns the entities to write; one whose clearing write failed is reported failed and not written.
+   */
+  private async clearRemovedObjectKeys(blueprint: string, queued: Queued[]): Promise<PortEntity[]> {
+    const fields = this.options.fieldsOf?.(blueprint);
+    if (!fields || fields.objectProperties.length === 0) return queued.map((q) => q.entity);
+    const unknownStored = queued.filter((q) => q.change.kind === 'update' && !q.change.stored).map((q) => q.entity.identifier);
+    const fetched =
+      unknownStored.length > 0
+        ? await readStored(this.port, unknownStored.map((identifier) => ({ blueprint, level: 'resource' as const, identifier })), () => fields, {
+            ...(this.options.abortSignal ? { abortSignal: this.options.abortSignal } : {}),
+          })
+        : new Map();
+    const resets: PortEntity[] = [];
+    for (const q of queued) {
+      if (q.change.kind !== 'update') continue;
+      const stored = q.change.stored ?? fetched.get(refKey({ blueprint, identifier: q.entity.identifier }));
+      const reset = objectResetFor(q.entity, stored?.objects, fields.objectProperties);
+      if (reset) resets.push(reset);
+    }
+    if (resets.length === 0) return queued.map((q) => q.entity);
+    const outcomes = await this.port.upsertEntities(blueprint, resets, { abortSignal: this.options.abortSignal });
+    const failed = new Set<string>();
+    for (const outcome of outcomes) {
+      if (outcome.ok) continue;
+      failed.add(outcome.identifier);
+      this.fail(this.logger, blueprint, outcome.identifier, 'upsert', outcome.error);
+      this.report({ operation: 'upsert', blueprint, identifier: outcome.identifier, ok: false, error: outcome.error });
+    }
+    return queued.filter((q) => !failed.has(q.entity.identifier)).map((q) => q.entity);
   }
 
   async delete(blueprint: string, identifiers: string[]): Promise<void> {
@@ -215,7 +281,11 @@ export class PortCatalogWriter extends CountingWriter implements CatalogWriter {
       abortSignal: this.options.abortSignal,
     });
     this.bucket(blueprint).deleted += result.deleted.length;
-    for (const { identifier, error } of result.failed) this.fail(this.logger, blueprint, identifier, 'delete', error);
+    for (const identifier of result.deleted) this.report({ operation: 'delete', blueprint, identifier, ok: true });
+    for (const { identifier, error } of result.failed) {
+      this.fail(this.logger, blueprint, identifier, 'delete', error);
+      this.report({ operation: 'delete', blueprint, identifier, ok: false, error });
+    }
   }
 
   plan(): Record<string, BlueprintPlan> {
