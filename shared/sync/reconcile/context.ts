@@ -4,6 +4,7 @@ import { mapRow } from '../../mapping/index.js';
 import type { BlueprintIds } from '../../port/blueprints.js';
 import type { PortApi } from '../../port/types.js';
 import type { Settings } from '../../settings.js';
+import type { EntityMapping } from '../converge/mapping.js';
 import type { CatalogWriter } from '../converge/writer.js';
 import type { BlueprintFields } from '../converge/fingerprint.js';
 
@@ -47,6 +48,13 @@ export interface SyncContext {
   logger: Logger;
   ids: BlueprintIds;
   fields: { subscription: BlueprintFields; resourceGroup: BlueprintFields; resource: BlueprintFields };
+  /** The mapping every path shares (converge/mapping.ts). */
+  mapping: EntityMapping;
+  /**
+   * Entities Port shows as updated at or after this instant (ms) are never deleted by this run: a live event may
+   * have re-created them after the run's reads (the run's start, minus a margin for clock skew between us and Port).
+   */
+  protectUpdatedSince: number;
   scope: QueryScope;
   writer: CatalogWriter;
   azure: Settings['azure'];

@@ -20,6 +20,8 @@ import { subscriptionOfIdentifier } from './scope.js';
 import { mapRowCounted, runProblems, typeAllowed, type ReconcilePhase, type SyncContext, type SyncOutcome } from './context.js';
 import { prefetch, type Prefetched } from './prefetch.js';
 import { PermanentError } from '../../errors.js';
+import { converge } from '../converge/converge.js';
+import { azureIdOfIdentifier } from '../converge/identifiers.js';
 
 type Level = 'subscription' | 'resourceGroup' | 'resource';
 
@@ -141,17 +143,67 @@ async function syncLevels(
   });
   if (decision.skippedReason) ctx.logger.warn('reconcile deletion skipped', { reason: decision.skippedReason });
 
-  let deleted = 0;
   ctx.abortSignal?.throwIfAborted();
-  for (const { blueprint, identifiers } of decision.deletions) {
-    await ctx.writer.delete(blueprint, identifiers);
-    deleted += identifiers.length;
-    ctx.progress('delete', 0, deleted);
+  const proof = await deleteWithProof(ctx, decision.deletions);
+  const problems = runProblems(ctx.writer, unmapped.count);
+  if (proof.inconclusive > 0) {
+    problems.incompleteReasons.push(`${proof.inconclusive} stale candidate(s) could not be proven absent (an inconclusive Resource Graph read)`);
   }
   return {
-    ...runProblems(ctx.writer, unmapped.count),
+    ...problems,
     ...(decision.skippedReason ? { deletionSkippedReason: decision.skippedReason } : {}),
   };
+}
+
+/** Candidates per convergence pass (one proof read of ≤ 1000 rows per query, Port reads of 200). */
+const PROOF_BATCH = 1000;
+
+/**
+ * Not seen in the listing is not proof of absence (paging over a changing estate skips rows; a resource may have
+ * been re-created after the listing passed it). Every candidate is re-read by id through the convergence core and
+ * deleted only if that read proves it absent and Port does not show it as updated since the run started; one that
+ * is present after all is written like any other row.
+ */
+async function deleteWithProof(
+  ctx: SyncContext,
+  deletions: { blueprint: string; identifiers: string[] }[],
+): Promise<{ present: number; unproven: number; inconclusive: number; protected: number; undecodable: number }> {
+  const tally = { present: 0, unproven: 0, inconclusive: 0, protected: 0, undecodable: 0 };
+  let done = 0;
+  for (const { identifiers } of deletions) {
+    const ids: string[] = [];
+    for (const identifier of identifiers) {
+      const id = azureIdOfIdentifier(identifier);
+      if (id) ids.push(id);
+      else tally.undecodable += 1;
+    }
+    for (let i = 0; i < ids.length; i += PROOF_BATCH) {
+      ctx.abortSignal?.throwIfAborted();
+      const result = await converge(
+        { graph: ctx.graph, port: ctx.port, mapping: ctx.mapping, writer: ctx.writer, scope: ctx.scope },
+        ids.slice(i, i + PROOF_BATCH).map((id) => ({ id, hint: 'delete' as const })),
+        { ...(ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {}), detailed: ctx.detailed, protectUpdatedSince: ctx.protectUpdatedSince },
+      );
+      for (const { verdict } of result.results.values()) {
+        if (verdict.status === 'present') tally.present += 1;
+        else if (verdict.status === 'protected') tally.protected += 1;
+        else if (verdict.status === 'unknown' && verdict.cause === 'inconclusive') tally.inconclusive += 1;
+        else if (verdict.status === 'unknown') tally.unproven += 1;
+      }
+      done += Math.min(PROOF_BATCH, ids.length - i);
+      ctx.progress('delete', 0, done);
+    }
+  }
+  if (tally.present + tally.unproven + tally.inconclusive + tally.protected + tally.undecodable > 0) {
+    ctx.logger.warn('reconcile kept stale candidates it could not prove absent', {
+      presentWhenReadById: tally.present,
+      notProvenAbsent: tally.unproven + tally.inconclusive,
+      updatedDuringRun: tally.protected,
+      notAnAzureIdentifier: tally.undecodable,
+      hint: 'present ones were skipped by paging or re-created during the run; the others are looked at again by the next full sync',
+    });
+  }
+  return tally;
 }
 
 function listLevel(ctx: SyncContext, level: Level): AsyncIterable<ArgRow[]> {

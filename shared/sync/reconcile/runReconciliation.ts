@@ -23,6 +23,8 @@ import { blueprintFields } from '../converge/fingerprint.js';
 import { runFullSync } from './fullSync.js';
 import { decideMode, type RequestedMode } from './mode.js';
 import { describeScope, stateIdentifierFor } from './scope.js';
+import { defaultEntityMapping } from '../converge/mapping.js';
+import { typeAllowed } from './context.js';
 import { SyncStateStore, type RunCounts, type RunMode, type RunStatus, type SyncState } from './state.js';
 import { runWindowedSync } from './windowedSync.js';
 
@@ -69,6 +71,9 @@ export interface RunSummary {
   plan?: Record<string, BlueprintPlan>;
 }
 
+/** How far Port's clock may be ahead of ours: entities updated this close to the run's start are not deleted. */
+const CLOCK_SKEW_MARGIN_MS = 30_000;
+
 /** Runs one reconciliation. Never throws for a failed run (the summary says so) except when aborted. */
 export async function runReconciliation(deps: ReconcileDeps, request: ReconcileRequest = {}): Promise<RunSummary> {
   const { port, graph, logger, settings } = deps;
@@ -93,9 +98,12 @@ export async function runReconciliation(deps: ReconcileDeps, request: ReconcileR
     }
   };
 
+  const definitions = defaultBlueprints(ids);
+  const fields = fieldsFor(definitions, ids);
+  const fieldsByBlueprint = new Map(Object.values(fields).map((f) => [f.blueprint, f]));
   const writer: CatalogWriter = dryRun
     ? new PlanCatalogWriter()
-    : new PortCatalogWriter(port, logger, abortSignal ? { abortSignal } : {});
+    : new PortCatalogWriter(port, logger, { ...(abortSignal ? { abortSignal } : {}), fieldsOf: (bp) => fieldsByBlueprint.get(bp) });
   let runId = request.runId ?? randomUUID();
   let state: SyncState | undefined;
   let mode: RunMode = request.mode === 'window' ? 'window' : 'full';
@@ -106,7 +114,6 @@ export async function runReconciliation(deps: ReconcileDeps, request: ReconcileR
   let stateRead = false;
   let failure: unknown;
 
-  const definitions = defaultBlueprints(ids);
   try {
     if (!dryRun) await timed('ensureBlueprints', () => port.ensureBlueprints(definitions, signalOption));
     state = await timed('readState', () => store.read(signalOption));
@@ -130,7 +137,9 @@ export async function runReconciliation(deps: ReconcileDeps, request: ReconcileR
       graph,
       logger,
       ids,
-      fields: fieldsFor(definitions, ids),
+      fields,
+      mapping: defaultEntityMapping({ ids, fields, typeAllowed: (type) => typeAllowed(type, settings.azure) }),
+      protectUpdatedSince: now.getTime() - CLOCK_SKEW_MARGIN_MS,
       scope,
       writer,
       azure: settings.azure,

@@ -2,138 +2,77 @@
  * Windowed reconciliation: apply what changed in [cursor − overlap, now) according to Resource Graph's change
  * tables. Cost follows the number of changes, never the estate size.
  *
- * A change row only says "something happened at this id"; the current state is read back (lookupByIds) and wins:
- *  - present in Resource Graph → upsert if it differs from Port (whatever the change type said, so a delete
- *    followed by a re-create converges on the resource existing);
- *  - absent and the latest change is a Delete → delete the entity; a deleted resource group or subscription also
- *    takes every entity under it (Port search on the identifier prefix), children first;
- *  - absent after a Create/Update → Resource Graph has not caught up; counted as notVisible and picked up by the
- *    next window's overlap or the next full sync.
- * Ids are normalised once (toPortIdentifier), so a change row whose casing differs from the entity still matches.
+ * A change row only says "look at this id": every changed id goes through the convergence core, which reads the
+ * current state and decides (converge/plan.ts). Create/Update is a write hint (never a delete); Delete is a delete
+ * hint, applied only when the same read proves the id absent; a deleted resource group or subscription also takes
+ * what Port holds under it, each child proven absent on its own. Containers are converged before resources, so
+ * relation targets exist first.
  */
 import type { ChangeRow } from '../../azure/types.js';
-import { parseResourceId, toPortIdentifier } from '../../azure/resourceId.js';
-import type { PortEntity } from '../../port/types.js';
-import { changedFields, fingerprint, withExplicitNulls } from '../converge/fingerprint.js';
-import { fingerprintsOf, identifiersUnder } from './portSnapshot.js';
-import { mapRowCounted, runProblems, typeAllowed, type SyncContext, type SyncOutcome } from './context.js';
+import { parseResourceId } from '../../azure/resourceId.js';
+import { converge, type ConvergeRequest } from '../converge/converge.js';
+import { runProblems, typeAllowed, type SyncContext, type SyncOutcome } from './context.js';
 
 type Level = 'subscription' | 'resourceGroup' | 'resource';
 
 interface LatestChange {
-  targetId: string;
   normalizedId: string;
-  identifier: string;
   level: Level;
   changeType: ChangeRow['changeType'];
   changeTime: number;
 }
 
-const LOOKUP_BATCH = 1000;
+/** Changed ids per convergence pass: bounded memory, and Resource Graph reads of ≤ 1000 rows each. */
+const CONVERGE_BATCH = 1000;
+const LEVEL_ORDER: Record<Level, number> = { subscription: 0, resourceGroup: 1, resource: 2 };
 
 export async function runWindowedSync(ctx: SyncContext, window: { since: Date; until: Date }): Promise<SyncOutcome> {
-  const options = ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {};
   const { latest, ignored } = await collectChanges(ctx, window);
-
-  const upserts: Record<Level, PortEntity[]> = { subscription: [], resourceGroup: [], resource: [] };
-  const deletes: Record<Level, string[]> = { subscription: [], resourceGroup: [], resource: [] };
-  const presentInAzure = new Set<string>();
-  let notVisible = 0;
-  const unmapped = { count: 0 };
-
-  const changes = [...latest.values()];
-  for (let i = 0; i < changes.length; i += LOOKUP_BATCH) {
-    const batch = changes.slice(i, i + LOOKUP_BATCH);
-    const current = await ctx.graph.lookupByIds(
-      batch.map((c) => c.targetId),
-      ctx.scope,
-      options,
+  const changes = [...latest.values()].sort(
+    (a, b) => LEVEL_ORDER[a.level] - LEVEL_ORDER[b.level] || (a.normalizedId < b.normalizedId ? -1 : a.normalizedId > b.normalizedId ? 1 : 0),
+  );
+  const tally = { notVisible: 0, unmapped: 0, inconclusive: 0, unreadable: 0, protected: 0 };
+  for (let i = 0; i < changes.length; i += CONVERGE_BATCH) {
+    ctx.abortSignal?.throwIfAborted();
+    const batch = changes.slice(i, i + CONVERGE_BATCH);
+    const requests: ConvergeRequest[] = batch.map((c) => ({
+      id: c.normalizedId,
+      hint: c.changeType === 'Delete' ? 'delete' : 'write',
+      ...(c.changeType === 'Delete' && c.level !== 'resource' ? { includeChildren: true } : {}),
+    }));
+    const result = await converge(
+      { graph: ctx.graph, port: ctx.port, mapping: ctx.mapping, writer: ctx.writer, scope: ctx.scope },
+      requests,
+      {
+        ...(ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {}),
+        detailed: ctx.detailed,
+        protectUpdatedSince: ctx.protectUpdatedSince,
+        onObserved: () => ctx.progress('lookup', Math.floor(i / CONVERGE_BATCH) + 1, Math.min(i + CONVERGE_BATCH, changes.length)),
+      },
     );
-    ctx.progress('lookup', Math.floor(i / LOOKUP_BATCH) + 1, Math.min(i + LOOKUP_BATCH, changes.length));
-    for (const change of batch) {
-      const row = current.get(change.normalizedId);
-      if (row) {
-        presentInAzure.add(change.identifier);
-        if (change.level === 'resource' && !typeAllowed(row.type, ctx.azure)) continue;
-        const mapped = mapRowCounted(ctx, row, unmapped);
-        if (!mapped) continue;
-        const level = levelOfBlueprint(ctx, mapped.blueprint);
-        if (level) {
-          upserts[level].push(mapped.entity);
-          presentInAzure.add(mapped.entity.identifier);
-        }
-      } else if (change.changeType === 'Delete') {
-        deletes[change.level].push(change.identifier);
-      } else {
-        notVisible += 1;
-      }
+    for (const { verdict } of result.results.values()) {
+      if (verdict.status === 'notVisible') tally.notVisible += 1;
+      else if (verdict.status === 'unmappable') tally.unmapped += 1;
+      else if (verdict.status === 'protected') tally.protected += 1;
+      else if (verdict.status === 'unknown' && verdict.cause === 'inconclusive') tally.inconclusive += 1;
+      else if (verdict.status === 'unknown' && verdict.cause === 'unreadable') tally.unreadable += 1;
     }
+    ctx.progress('write', 0, Math.min(i + CONVERGE_BATCH, changes.length));
   }
 
-  // Upserts, relation targets first.
-  for (const level of ['subscription', 'resourceGroup', 'resource'] as const) {
-    const fields = ctx.fields[level];
-    const entities = dedupe(upserts[level]);
-    if (entities.length === 0) continue;
-    const existing = await fingerprintsOf(
-      ctx.port,
-      fields,
-      entities.map((e) => e.identifier),
-      { ...options, detailed: ctx.detailed },
-    );
-    for (const entity of entities) {
-      const after = fingerprint(entity, fields, ctx.detailed);
-      const before = existing.get(entity.identifier);
-      if (before === after) {
-        ctx.writer.unchanged(fields.blueprint);
-        continue;
-      }
-      await ctx.writer.upsert(
-        fields.blueprint,
-        withExplicitNulls(entity, fields),
-        before === undefined
-          ? { kind: 'create' }
-          : { kind: 'update', ...(ctx.detailed ? { fields: changedFields(before, after, fields) } : {}) },
-      );
-    }
-    await ctx.writer.flush();
-    ctx.progress('write', 0, entities.length);
-  }
-
-  // Deletes, children first. A deleted container takes everything Port still has under it.
-  const resourceDeletes = new Set(deletes.resource);
-  const groupDeletes = new Set(deletes.resourceGroup);
-  for (const container of [...deletes.resourceGroup, ...deletes.subscription]) {
-    for (const id of await identifiersUnder(ctx.port, ctx.fields.resource.blueprint, container, options)) {
-      if (!presentInAzure.has(id)) resourceDeletes.add(id);
-    }
-  }
-  for (const subscription of deletes.subscription) {
-    for (const id of await identifiersUnder(ctx.port, ctx.fields.resourceGroup.blueprint, subscription, options)) {
-      if (!presentInAzure.has(id)) groupDeletes.add(id);
-    }
-  }
-  const plannedDeletes: [Level, string[]][] = [
-    ['resource', [...resourceDeletes]],
-    ['resourceGroup', [...groupDeletes]],
-    ['subscription', dedupeIds(deletes.subscription)],
-  ];
-  for (const [level, identifiers] of plannedDeletes) {
-    if (identifiers.length === 0) continue;
-    // Only what Port actually has: the overlap re-reads old Delete rows, and those must not count (or write) twice.
-    const existing = await fingerprintsOf(ctx.port, ctx.fields[level], identifiers, options);
-    const toDelete = identifiers.filter((id) => existing.has(id));
-    await ctx.writer.delete(ctx.fields[level].blueprint, toDelete);
-    ctx.progress('delete', 0, toDelete.length);
-  }
-
-  if (notVisible > 0) {
-    ctx.logger.warn('reconcile changes not yet visible in Resource Graph', {
-      notVisible,
-      hint: 'picked up by the next window (overlap) or the next full sync',
+  if (tally.notVisible > 0 || tally.unreadable > 0 || tally.protected > 0) {
+    ctx.logger.warn('reconcile window left some changes to a later run', {
+      notVisible: tally.notVisible,
+      unreadable: tally.unreadable,
+      updatedDuringRun: tally.protected,
+      hint: 'not yet visible in Resource Graph, not provably absent, or written by a live event during the run: the next window (overlap) or full sync looks again',
     });
   }
-  return { ...runProblems(ctx.writer, unmapped.count), notVisible, ignoredChanges: ignored, changes: latest.size };
+  const problems = runProblems(ctx.writer, tally.unmapped);
+  if (tally.inconclusive > 0) {
+    problems.incompleteReasons.push(`${tally.inconclusive} changed id(s) could not be proven present or absent (an inconclusive Resource Graph read)`);
+  }
+  return { ...problems, notVisible: tally.notVisible, ignoredChanges: ignored, changes: latest.size };
 }
 
 async function collectChanges(
@@ -160,8 +99,8 @@ async function collectChanges(
         ignored += 1;
         continue;
       }
-      const previous = latest.get(change.identifier);
-      if (!previous || change.changeTime >= previous.changeTime) latest.set(change.identifier, change);
+      const previous = latest.get(change.normalizedId);
+      if (!previous || change.changeTime >= previous.changeTime) latest.set(change.normalizedId, change);
     }
     ctx.progress('changes', pages, rows);
   }
@@ -194,28 +133,10 @@ function toLatestChange(ctx: SyncContext, inScope: ReadonlySet<string>, row: Cha
   if (!inScope.has(parsed.subscriptionId.toLowerCase())) return undefined;
   const changeTime = Date.parse(row.changeTime);
   return {
-    targetId: row.targetResourceId,
     normalizedId: parsed.normalized,
-    identifier: toPortIdentifier(row.targetResourceId),
     level,
     changeType: row.changeType,
     changeTime: Number.isNaN(changeTime) ? 0 : changeTime,
   };
 }
 
-function levelOfBlueprint(ctx: SyncContext, blueprint: string): Level | undefined {
-  if (blueprint === ctx.fields.subscription.blueprint) return 'subscription';
-  if (blueprint === ctx.fields.resourceGroup.blueprint) return 'resourceGroup';
-  if (blueprint === ctx.fields.resource.blueprint) return 'resource';
-  return undefined;
-}
-
-function dedupe(entities: PortEntity[]): PortEntity[] {
-  const byId = new Map<string, PortEntity>();
-  for (const e of entities) byId.set(e.identifier, e);
-  return [...byId.values()];
-}
-
-function dedupeIds(ids: string[]): string[] {
-  return [...new Set(ids)];
-}

@@ -33,6 +33,8 @@ export interface PortEmulatorOptions {
   record?: boolean;
   /** Seed for the fault RNG, so random 5xx and drops repeat run to run. */
   seed?: number;
+  /** The catalog's clock (createdAt/updatedAt); harnesses share the Resource Graph emulator's virtual clock. */
+  clock?: () => Date;
 }
 
 export interface FaultRule {
@@ -175,7 +177,7 @@ export async function startPortEmulator(options: PortEmulatorOptions = {}): Prom
   const record = options.record ?? true;
   let random = prng(options.seed ?? 42);
 
-  let catalog = new PortCatalog();
+  let catalog = new PortCatalog(options.clock);
   const tokens = new Map<string, TokenRecord>();
   const activeToken = new Map<string, string>();
   const requests: RecordedExchange[] = [];
@@ -701,7 +703,7 @@ export async function startPortEmulator(options: PortEmulatorOptions = {}): Prom
       window = { start: 0, used: 0 };
     },
     reset: () => {
-      catalog = new PortCatalog();
+      catalog = new PortCatalog(options.clock);
       tokens.clear();
       activeToken.clear();
       requests.length = 0;
