@@ -100,7 +100,7 @@ param eventSettleTime string = '90s'
 param maxChangeWindow string = '6d'
 
 @description('How far back each change window reaches before its cursor, to cover Resource Graph\'s change-table lag.')
-param changeWindowOverlap string = '10m'
+param changeWindowOverlap string = '30m'
 
 @description('NCRONTAB (UTC) schedule of the reconciliation timer.')
 param reconcileSchedule string = '0 */15 * * * *'
@@ -110,6 +110,9 @@ param fullSyncInterval string = '24h'
 
 @description('Refuse deletions when a full sync would delete more than this fraction of the catalog (0-1).')
 param deleteThreshold string = '0.9'
+
+@description('How long the entities of a subscription Resource Graph no longer shows are kept before they are removed, e.g. 7d.')
+param lostSubscriptionRetention string = '7d'
 
 @allowed([
   'debug'
@@ -503,6 +506,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     FULL_SYNC_INTERVAL: fullSyncInterval
     MAX_CHANGE_WINDOW: maxChangeWindow
     CHANGE_WINDOW_OVERLAP: changeWindowOverlap
+    LOST_SUBSCRIPTION_RETENTION: lostSubscriptionRetention
     DELETE_THRESHOLD: deleteThreshold
     LOG_LEVEL: logLevel
   }

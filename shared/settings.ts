@@ -181,8 +181,9 @@ export const settingsSchema = z.object({
   RECONCILE_SCHEDULE: z.string().default('0 */15 * * * *'),
   FULL_SYNC_INTERVAL: duration('24h', 60_000),
   MAX_CHANGE_WINDOW: duration('6d', 60_000),
-  CHANGE_WINDOW_OVERLAP: duration('10m', 5 * 60_000),
+  CHANGE_WINDOW_OVERLAP: duration('30m', 15 * 60_000),
   DELETE_THRESHOLD: ratio(0.9),
+  LOST_SUBSCRIPTION_RETENTION: duration('7d', 60 * 60_000),
 
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
@@ -225,6 +226,8 @@ export interface Settings {
     maxChangeWindowMs: number;
     overlapMs: number;
     deleteThreshold: number;
+    /** How long the entities of a subscription Resource Graph no longer shows are kept (it may be a lost role). */
+    lostSubscriptionRetentionMs: number;
   };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
@@ -350,6 +353,7 @@ function toSettings(s: Parsed): Settings {
       maxChangeWindowMs: s.MAX_CHANGE_WINDOW,
       overlapMs: s.CHANGE_WINDOW_OVERLAP,
       deleteThreshold: s.DELETE_THRESHOLD,
+      lostSubscriptionRetentionMs: s.LOST_SUBSCRIPTION_RETENTION,
     },
     logLevel: s.LOG_LEVEL,
   };

@@ -68,7 +68,8 @@ describe('loadSettings defaults', () => {
       schedule: '0 */15 * * * *',
       fullSyncIntervalMs: 86_400_000,
       maxChangeWindowMs: 6 * 86_400_000,
-      overlapMs: 600_000,
+      overlapMs: 1_800_000,
+      lostSubscriptionRetentionMs: 604_800_000,
       deleteThreshold: 0.9,
     });
     expect(s.logLevel).toBe('info');
@@ -164,7 +165,7 @@ describe('setting value parsing', () => {
 
   it('enforces duration minimums', () => {
     expect(settingsError({ ...minimal, EVENT_SETTLE_TIME: '500ms' }).message).toMatch(/EVENT_SETTLE_TIME: must be at least 1s, got "500ms"/);
-    expect(settingsError({ ...minimal, CHANGE_WINDOW_OVERLAP: '1m' }).message).toMatch(/CHANGE_WINDOW_OVERLAP: must be at least 300s/);
+    expect(settingsError({ ...minimal, CHANGE_WINDOW_OVERLAP: '10m' }).message).toMatch(/CHANGE_WINDOW_OVERLAP: must be at least 900s/);
     expect(loadSettings({ ...minimal, FULL_SYNC_INTERVAL: '6h' }).reconcile.fullSyncIntervalMs).toBe(21_600_000);
   });
 

@@ -54,7 +54,7 @@ function packQueries(targets: Target[], witnessOf: (t: Target) => string | undef
   for (const target of targets) {
     const witness = witnessOf(target);
     const extra = witness !== undefined && witness !== target.normalized && !witnesses.has(witness) ? 1 : 0;
-    if (batch.length > 0 && batch.length + witnesses.size + extra > maxRows) {
+    if (batch.length > 0 && batch.length + 1 + witnesses.size + extra > maxRows) {
       batches.push(batch);
       batch = [];
       witnesses = new Set();

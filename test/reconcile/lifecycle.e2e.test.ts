@@ -52,8 +52,9 @@ describe('reconciliation lifecycle (both emulators)', () => {
     h.arg.advance(15 * MINUTE);
     h.port.clearRequests();
     const summary = await h.run();
+    expect(summary.modeReason).toBe('cursor within MAX_CHANGE_WINDOW');
     expect(summary.mode).toBe('window');
-    expect(summary.window.start).toBe(new Date(T0.getTime() - 10 * MINUTE).toISOString());
+    expect(summary.window.start).toBe(new Date(T0.getTime() - 30 * MINUTE).toISOString());
     expect(summary.window.end).toBe(h.arg.now().toISOString());
     expect(summary.status).toBe('succeeded');
     expect(h.catalogWrites()).toBe(0);

@@ -148,7 +148,7 @@ describe('5. Resource Graph returning nothing for a subscription', () => {
 
 describe('guards and fallbacks', () => {
   it('6. a cursor gap longer than MAX_CHANGE_WINDOW gives a full run', async () => {
-    h = await startHarness({ FULL_SYNC_INTERVAL: '30d', MAX_CHANGE_WINDOW: '1h', CHANGE_WINDOW_OVERLAP: '5m' });
+    h = await startHarness({ FULL_SYNC_INTERVAL: '30d', MAX_CHANGE_WINDOW: '1h', CHANGE_WINDOW_OVERLAP: '15m' });
     seedSmallEstate(h.arg);
     await h.run();
     h.arg.advance(10 * MINUTE);

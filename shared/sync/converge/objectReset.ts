@@ -27,6 +27,8 @@ export function objectResetFor(entity: PortEntity, storedObjects: Record<string,
   if (!storedObjects) return undefined;
   const cleared: Record<string, null> = {};
   for (const p of objectProperties) {
+    // A partial entity (a flag written on its own) leaves its other properties alone.
+    if (!(p in entity.properties)) continue;
     if (deepMergeWouldKeepStale(storedObjects[p], entity.properties[p])) cleared[p] = null;
   }
   return Object.keys(cleared).length > 0 ? { identifier: entity.identifier, properties: cleared, relations: {} } : undefined;

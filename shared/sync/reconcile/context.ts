@@ -55,6 +55,8 @@ export interface SyncContext {
    * have re-created them after the run's reads (the run's start, minus a margin for clock skew between us and Port).
    */
   protectUpdatedSince: number;
+  /** The run's "now" (the window end; the emulator's clock in tests). */
+  runStartedAt: Date;
   scope: QueryScope;
   writer: CatalogWriter;
   azure: Settings['azure'];
@@ -82,6 +84,10 @@ export interface SyncOutcome {
   ignoredChanges?: number;
   /** Windowed: distinct targets changed in the window. */
   changes?: number;
+  /** Full: subscriptions Resource Graph no longer shows → since when (kept and flagged until the retention). */
+  lostSubscriptions?: Record<string, string>;
+  /** Full: the subscriptions this deployment answers for after this run. */
+  knownSubscriptions?: string[];
 }
 
 export function typeAllowed(type: string | undefined | null, azure: Pick<Settings['azure'], 'includeResourceTypes' | 'excludeResourceTypes'>): boolean {

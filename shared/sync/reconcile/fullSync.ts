@@ -20,6 +20,7 @@ import { subscriptionOfIdentifier } from './scope.js';
 import { mapRowCounted, runProblems, typeAllowed, type ReconcilePhase, type SyncContext, type SyncOutcome } from './context.js';
 import { prefetch, type Prefetched } from './prefetch.js';
 import { PermanentError } from '../../errors.js';
+import { applyLostSubscriptions, trackLostSubscriptions } from './lostSubscriptions.js';
 import { converge } from '../converge/converge.js';
 import { azureIdOfIdentifier } from '../converge/identifiers.js';
 
@@ -34,7 +35,13 @@ const LEVELS: { level: Level; phase: ReconcilePhase }[] = [
   { level: 'resource', phase: 'resources' },
 ];
 
-export async function runFullSync(ctx: SyncContext): Promise<SyncOutcome> {
+/** What the state remembers about subscriptions between full syncs. */
+export interface SubscriptionMemory {
+  lostSubscriptions?: Record<string, string>;
+  knownSubscriptions?: string[];
+}
+
+export async function runFullSync(ctx: SyncContext, memory: SubscriptionMemory = {}): Promise<SyncOutcome> {
   const subscriptionsInScope = new Set(ctx.scope.subscriptionIds.map((s) => s.toLowerCase()));
   // Resource Graph pages start arriving while Port is read and while the previous level's writes drain; each
   // level's buffer is bounded, so memory is too.
@@ -44,7 +51,7 @@ export async function runFullSync(ctx: SyncContext): Promise<SyncOutcome> {
     resource: prefetch(listLevel(ctx, 'resource'), PREFETCH_PAGES),
   };
   try {
-    return await syncLevels(ctx, subscriptionsInScope, streams);
+    return await syncLevels(ctx, subscriptionsInScope, streams, memory);
   } finally {
     await Promise.all(Object.values(streams).map((s) => s.close()));
   }
@@ -54,6 +61,7 @@ async function syncLevels(
   ctx: SyncContext,
   subscriptionsInScope: ReadonlySet<string>,
   streams: Record<Level, Prefetched<ArgRow[]>>,
+  memory: SubscriptionMemory,
 ): Promise<SyncOutcome> {
   let portEntitiesRead = 0;
   const snapshotOf = (fields: BlueprintFields) =>
@@ -145,6 +153,20 @@ async function syncLevels(
 
   ctx.abortSignal?.throwIfAborted();
   const proof = await deleteWithProof(ctx, decision.deletions);
+
+  const responsible = [...new Set([...ctx.azure.subscriptionIds, ...(memory.knownSubscriptions ?? []), ...subscriptionsInScope].map((s) => s.toLowerCase()))];
+  const lifecycle = trackLostSubscriptions({
+    previous: memory.lostSubscriptions,
+    responsible,
+    visible: subscriptionsWithRows,
+    now: ctx.runStartedAt,
+    retentionMs: ctx.reconcile.lostSubscriptionRetentionMs,
+  });
+  const complete = beforeDeletion.incompleteReasons.length === 0 && proof.inconclusive === 0;
+  await applyLostSubscriptions(ctx, complete ? lifecycle : { lost: lifecycle.lost, expired: [] });
+  // Expired subscriptions are removed only by a complete run; until then they stay recorded as lost.
+  const expired = new Set(complete ? lifecycle.expired : []);
+  const lostSubscriptions = Object.fromEntries(Object.entries(lifecycle.lost).filter(([s]) => !expired.has(s)));
   const problems = runProblems(ctx.writer, unmapped.count);
   if (proof.inconclusive > 0) {
     problems.incompleteReasons.push(`${proof.inconclusive} stale candidate(s) could not be proven absent (an inconclusive Resource Graph read)`);
@@ -152,6 +174,8 @@ async function syncLevels(
   return {
     ...problems,
     ...(decision.skippedReason ? { deletionSkippedReason: decision.skippedReason } : {}),
+    lostSubscriptions,
+    knownSubscriptions: responsible.filter((s) => !expired.has(s)).sort(),
   };
 }
 

@@ -25,13 +25,27 @@ export function decideMode(
   if (cursor === undefined) return { mode: 'full', reason: 'no change cursor (no complete run yet)' };
   const lastFull = parseTime(state.lastFullSyncAt);
   if (lastFull === undefined) return { mode: 'full', reason: 'no completed full sync recorded' };
-  if (now.getTime() - lastFull >= reconcile.fullSyncIntervalMs) {
-    return { mode: 'full', reason: `last full sync at ${state.lastFullSyncAt} is older than FULL_SYNC_INTERVAL` };
-  }
   if (now.getTime() - cursor > reconcile.maxChangeWindowMs) {
     return { mode: 'full', reason: `cursor ${state.cursor} is older than MAX_CHANGE_WINDOW` };
   }
+  if (now.getTime() - lastFull >= reconcile.fullSyncIntervalMs) {
+    // A full sync that keeps failing must not stop the windows: wait out its backoff with windowed runs.
+    const retryAt = parseTime(state.fullSyncRetryAt);
+    if (retryAt !== undefined && now.getTime() < retryAt) {
+      return {
+        mode: 'window',
+        reason: `full sync due, but the last ${state.fullSyncFailures ?? 1} attempt(s) failed; next attempt at ${state.fullSyncRetryAt}`,
+      };
+    }
+    return { mode: 'full', reason: `last full sync at ${state.lastFullSyncAt} is older than FULL_SYNC_INTERVAL` };
+  }
   return { mode: 'window', reason: requested === 'window' ? 'window requested' : 'cursor within MAX_CHANGE_WINDOW' };
+}
+
+/** When to try a failed full sync again: 30 minutes, doubling per failure, never later than FULL_SYNC_INTERVAL. */
+export function fullSyncRetryDelayMs(failures: number, fullSyncIntervalMs: number): number {
+  const base = Math.min(30 * 60_000, fullSyncIntervalMs);
+  return Math.min(fullSyncIntervalMs, base * 2 ** Math.max(0, Math.min(failures, 20) - 1));
 }
 
 function parseTime(value: string | undefined): number | undefined {

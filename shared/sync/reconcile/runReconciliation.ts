@@ -21,7 +21,7 @@ import { PlanCatalogWriter, PortCatalogWriter, type BlueprintPlan, type CatalogW
 import type { ReconcileDeps, ReconcilePhase, SyncContext, SyncOutcome } from './context.js';
 import { blueprintFields } from '../converge/fingerprint.js';
 import { runFullSync } from './fullSync.js';
-import { decideMode, type RequestedMode } from './mode.js';
+import { decideMode, fullSyncRetryDelayMs, type RequestedMode } from './mode.js';
 import { describeScope, stateIdentifierFor } from './scope.js';
 import { defaultEntityMapping } from '../converge/mapping.js';
 import { typeAllowed } from './context.js';
@@ -140,6 +140,7 @@ export async function runReconciliation(deps: ReconcileDeps, request: ReconcileR
       fields,
       mapping: defaultEntityMapping({ ids, fields, typeAllowed: (type) => typeAllowed(type, settings.azure) }),
       protectUpdatedSince: now.getTime() - CLOCK_SKEW_MARGIN_MS,
+      runStartedAt: now,
       scope,
       writer,
       azure: settings.azure,
@@ -159,7 +160,12 @@ export async function runReconciliation(deps: ReconcileDeps, request: ReconcileR
     });
 
     if (mode === 'full') {
-      outcome = await timed('sync', () => runFullSync(ctx));
+      outcome = await timed('sync', () =>
+        runFullSync(ctx, {
+          ...(state?.lostSubscriptions ? { lostSubscriptions: state.lostSubscriptions } : {}),
+          ...(state?.knownSubscriptions ? { knownSubscriptions: state.knownSubscriptions } : {}),
+        }),
+      );
     } else {
       windowStart = new Date(Date.parse(state!.cursor!) - settings.reconcile.overlapMs);
       outcome = await timed('sync', () => runWindowedSync(ctx, { since: windowStart!, until: now }));
@@ -193,6 +199,8 @@ export async function runReconciliation(deps: ReconcileDeps, request: ReconcileR
         : state?.lastFullSyncAt
           ? { lastFullSyncAt: state.lastFullSyncAt }
           : {}),
+      ...fullSyncBackoff(mode, advance, state, now, settings.reconcile.fullSyncIntervalMs),
+      ...subscriptionMemory(outcome, state),
       lastRun: {
         runId,
         mode,
@@ -263,6 +271,35 @@ export async function runReconciliation(deps: ReconcileDeps, request: ReconcileR
   if (failure !== undefined) logger.error('reconcile run failed', { runId, mode, error: errorFields(failure) });
   logger[summary.status === 'succeeded' || summary.status === 'planned' ? 'info' : 'warn']('reconcile run finished', logged);
   return summary;
+}
+
+/** A full sync replaces what the state remembers about subscriptions; other runs keep it. */
+function subscriptionMemory(outcome: SyncOutcome, state: SyncState | undefined): Pick<SyncState, 'lostSubscriptions' | 'knownSubscriptions'> {
+  const lost = outcome.lostSubscriptions ?? state?.lostSubscriptions;
+  const known = outcome.knownSubscriptions ?? state?.knownSubscriptions;
+  return {
+    ...(lost && Object.keys(lost).length > 0 ? { lostSubscriptions: lost } : {}),
+    ...(known && known.length > 0 ? { knownSubscriptions: known } : {}),
+  };
+}
+
+/** A failed or incomplete full sync is retried with backoff; windows run meanwhile (mode.ts). */
+function fullSyncBackoff(
+  mode: RunMode,
+  advance: boolean,
+  state: SyncState | undefined,
+  now: Date,
+  fullSyncIntervalMs: number,
+): Pick<SyncState, 'fullSyncFailures' | 'fullSyncRetryAt'> {
+  if (mode === 'full' && advance) return {};
+  if (mode !== 'full') {
+    return {
+      ...(state?.fullSyncFailures ? { fullSyncFailures: state.fullSyncFailures } : {}),
+      ...(state?.fullSyncRetryAt ? { fullSyncRetryAt: state.fullSyncRetryAt } : {}),
+    };
+  }
+  const failures = (state?.fullSyncFailures ?? 0) + 1;
+  return { fullSyncFailures: failures, fullSyncRetryAt: new Date(now.getTime() + fullSyncRetryDelayMs(failures, fullSyncIntervalMs)).toISOString() };
 }
 
 function fieldsFor(definitions: BlueprintDefinition[], ids: ReconcileDeps['settings']['port']['blueprints']): SyncContext['fields'] {

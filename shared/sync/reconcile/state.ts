@@ -38,6 +38,14 @@ export interface SyncState {
   /** High-water mark: every change before it has been applied. ISO-8601. */
   cursor?: string;
   lastFullSyncAt?: string;
+  /** Full syncs failed in a row since the last complete one; windows run meanwhile. */
+  fullSyncFailures?: number;
+  /** A due full sync is not tried again before this instant (ISO-8601). */
+  fullSyncRetryAt?: string;
+  /** Subscriptions with entities in Port that Resource Graph no longer shows → when that was first seen (ISO-8601). */
+  lostSubscriptions?: Record<string, string>;
+  /** Subscriptions full syncs have synced (lower-case): with a dynamic scope, the ones this deployment answers for. */
+  knownSubscriptions?: string[];
   lastRun?: LastRun;
   deletionSkippedReason?: string;
   lastError?: string;
@@ -82,6 +90,18 @@ export function stateFromEntity(entity: StoredEntity, scope: string): SyncState 
   if (cursor) state.cursor = cursor;
   const lastFull = str(p.lastFullSyncAt);
   if (lastFull) state.lastFullSyncAt = lastFull;
+  const failures = num(p.fullSyncFailures);
+  if (failures > 0) state.fullSyncFailures = failures;
+  const retryAt = str(p.fullSyncRetryAt);
+  if (retryAt) state.fullSyncRetryAt = retryAt;
+  if (Array.isArray(p.knownSubscriptions)) {
+    const known = p.knownSubscriptions.filter((v): v is string => typeof v === 'string' && v !== '');
+    if (known.length > 0) state.knownSubscriptions = known;
+  }
+  if (p.lostSubscriptions && typeof p.lostSubscriptions === 'object' && !Array.isArray(p.lostSubscriptions)) {
+    const lost = Object.entries(p.lostSubscriptions as Record<string, unknown>).filter(([, v]) => typeof v === 'string' && !Number.isNaN(Date.parse(v)));
+    if (lost.length > 0) state.lostSubscriptions = Object.fromEntries(lost) as Record<string, string>;
+  }
   const runId = str(p.lastRunId);
   const mode = p.lastRunMode;
   if (runId && isMode(mode)) {
@@ -119,6 +139,10 @@ export function stateToProperties(state: SyncState): Record<string, unknown> {
     scope: state.scope,
     cursor: state.cursor ?? null,
     lastFullSyncAt: state.lastFullSyncAt ?? null,
+    fullSyncFailures: state.fullSyncFailures ?? null,
+    fullSyncRetryAt: state.fullSyncRetryAt ?? null,
+    lostSubscriptions: state.lostSubscriptions ?? null,
+    knownSubscriptions: state.knownSubscriptions ?? null,
     lastRunId: run?.runId ?? null,
     lastRunMode: run?.mode ?? null,
     lastRunWindowStart: run?.windowStart ?? null,
