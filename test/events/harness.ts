@@ -28,7 +28,9 @@ export interface Services {
 }
 
 export async function startServices(argOptions: ResourceGraphEmulatorOptions = {}): Promise<Services> {
-  const [azurite, port, arg] = await Promise.all([startAzurite(), startPortEmulator(), startResourceGraphEmulator(argOptions)]);
+  const [azurite, arg] = await Promise.all([startAzurite(), startResourceGraphEmulator(argOptions)]);
+  // One clock for both services, as in production (Port's updatedAt is compared with a run's start).
+  const port = await startPortEmulator({ clock: () => arg.now() });
   return {
     azurite,
     port,

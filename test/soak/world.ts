@@ -229,8 +229,9 @@ export class SoakWorld {
   ) {}
 
   static async start(options: SoakRunOptions = {}): Promise<SoakWorld> {
-    const port = await startPortEmulator({ record: true, seed: 1 });
     const arg = await startResourceGraphEmulator({ manualClock: true, startTime: START, quota: { limit: 1_000_000, windowMs: 1000 } });
+    // One clock for both services, as in production (Port's updatedAt is compared with a run's start).
+    const port = await startPortEmulator({ record: true, seed: 1, clock: () => arg.now() });
     const settings = loadSettings({
       PORT_CLIENT_ID: port.clientId,
       PORT_CLIENT_SECRET: port.clientSecret,

@@ -46,7 +46,8 @@ export async function runWindowedSync(ctx: SyncContext, window: { since: Date; u
       {
         ...(ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {}),
         detailed: ctx.detailed,
-        protectUpdatedSince: ctx.protectUpdatedSince,
+        // No updated-since protection here: a Delete record is itself news of the deletion, and a re-creation
+        // after it shows as a newer Create record or as present in the proof read.
         onObserved: () => ctx.progress('lookup', Math.floor(i / CONVERGE_BATCH) + 1, Math.min(i + CONVERGE_BATCH, changes.length)),
       },
     );
