@@ -47,9 +47,10 @@ export interface Harness {
 }
 
 export async function startHarness(envOverrides: Record<string, string> = {}): Promise<Harness> {
-  const port = await startPortEmulator();
   // Quota pacing is the reader's business (tested there); here it would only make the runs wait.
   const arg = await startResourceGraphEmulator({ startTime: T0, manualClock: true, quota: { limit: 10_000, windowMs: 5_000 } });
+  // Port stamps updatedAt on the same clock the runs read as "now".
+  const port = await startPortEmulator({ clock: () => arg.now() });
   const env: Record<string, string> = {
     PORT_CLIENT_ID: port.clientId,
     PORT_CLIENT_SECRET: port.clientSecret,

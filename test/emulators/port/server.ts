@@ -38,6 +38,11 @@ export interface PortEmulatorOptions {
    * documented merge: each provided property replaced as a whole) or 'deep' (objects merged key by key).
    */
   mergeDepth?: MergeDepth;
+  /**
+   * The catalog's clock for createdAt/updatedAt (default: wall time). Tests on a manual clock pass theirs, so
+   * "updated after the run started" compares times from one clock.
+   */
+  clock?: () => Date;
 }
 
 export type MergeDepth = 'top-level' | 'deep';
@@ -191,7 +196,7 @@ export async function startPortEmulator(options: PortEmulatorOptions = {}): Prom
   let random = prng(options.seed ?? 42);
   let mergeDepth: MergeDepth = checkMergeDepth(options.mergeDepth ?? 'top-level');
 
-  let catalog = new PortCatalog();
+  let catalog = new PortCatalog(options.clock);
   const tokens = new Map<string, TokenRecord>();
   const activeToken = new Map<string, string>();
   const requests: RecordedExchange[] = [];
@@ -735,7 +740,7 @@ export async function startPortEmulator(options: PortEmulatorOptions = {}): Prom
     },
     mergeDepth: () => mergeDepth,
     reset: () => {
-      catalog = new PortCatalog();
+      catalog = new PortCatalog(options.clock);
       tokens.clear();
       activeToken.clear();
       requests.length = 0;
