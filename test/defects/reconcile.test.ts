@@ -61,6 +61,7 @@ describe('issue #10 §1: reconciliation', () => {
     harness.arg.setPaging({ maxRowsPerPage: 3 });
     harness.arg.setPageHook(async ({ table, page }) => {
       if (table !== 'resources' || page !== 3 || recreated) return;
+      harness.arg.advance(5_000); // time passes during the run (the run's clock is the emulator's manual clock)
       harness.arg.upsertResource({ id: early, location: 'westeurope', tags: { v: '2' } });
       recreated = (await events.processor.handle(writeEvent({ resourceId: early, eventTime: harness.arg.now() }))).status;
     });
