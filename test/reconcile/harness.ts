@@ -49,7 +49,7 @@ export interface Harness {
 export async function startHarness(envOverrides: Record<string, string> = {}): Promise<Harness> {
   // Quota pacing is the reader's business (tested there); here it would only make the runs wait.
   const arg = await startResourceGraphEmulator({ startTime: T0, manualClock: true, quota: { limit: 10_000, windowMs: 5_000 } });
-  // One clock for both services, as in production (Port's updatedAt is compared with the run's start).
+  // Port stamps updatedAt on the same clock the runs read as "now".
   const port = await startPortEmulator({ clock: () => arg.now() });
   const env: Record<string, string> = {
     PORT_CLIENT_ID: port.clientId,

@@ -50,6 +50,12 @@ export interface EntityInput {
 export interface WriteMode {
   upsert: boolean;
   merge: boolean;
+  /**
+   * How `merge` treats an object-valued property (`tags`, `sku`): 'top-level' (default, as Port documents a merge:
+   * only the fields provided are updated, each replaced as a whole) or 'deep' (objects merged key by key,
+   * recursively: a switch for a Port that merges deeper than documented).
+   */
+  mergeDepth?: 'top-level' | 'deep';
   createMissingRelatedEntities: boolean;
   actor: string;
 }
@@ -72,6 +78,16 @@ function valueMatchesType(value: unknown, type: unknown): boolean {
     case 'array': return Array.isArray(value);
     default: return true;
   }
+}
+
+/** Objects merged key by key, recursively; anything else (arrays, scalars, null) replaces what was there. */
+function deepMerge(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(patch)) {
+    const before = out[k];
+    out[k] = isPlainObject(before) && isPlainObject(v) ? deepMerge(before, v) : v;
+  }
+  return out;
 }
 
 function relationTargets(value: RelationValue | undefined): string[] {
@@ -289,7 +305,10 @@ export class PortCatalog {
       merged = {
         ...existing,
         ...(input.title !== undefined ? { title: input.title as string | null } : {}),
-        properties: { ...existing.properties, ...structuredClone(props) },
+        properties:
+          mode.mergeDepth === 'deep'
+            ? deepMerge(existing.properties ?? {}, structuredClone(props))
+            : { ...existing.properties, ...structuredClone(props) },
         relations: { ...existing.relations, ...(structuredClone(rels) as Record<string, RelationValue>) },
         updatedAt: now,
         updatedBy: mode.actor,

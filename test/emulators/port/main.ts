@@ -23,6 +23,7 @@ const program = new Command()
   .option('--rate-limit <n>', 'requests allowed per rate-limit period', wholeNumber('--rate-limit', 1), 35_000)
   .option('--rate-limit-period <seconds>', 'rate-limit window length', wholeNumber('--rate-limit-period', 1), 300)
   .option('--token-lifetime <seconds>', 'access token lifetime', wholeNumber('--token-lifetime', 1), 10_800)
+  .option('--merge-depth <depth>', '"top-level" (Port\'s documented merge) or "deep" (objects merged key by key)', 'top-level')
   .option('--no-record', 'do not keep request recordings (saves memory in long runs)');
 
 program.parse();
@@ -36,7 +37,9 @@ const opts = program.opts<{
   rateLimitPeriod: number;
   tokenLifetime: number;
   record: boolean;
+  mergeDepth: string;
 }>();
+if (opts.mergeDepth !== 'top-level' && opts.mergeDepth !== 'deep') program.error(`--merge-depth must be "top-level" or "deep", got "${opts.mergeDepth}"`);
 
 const emulator = await startPortEmulator({
   port: opts.port,
@@ -47,6 +50,7 @@ const emulator = await startPortEmulator({
   rateLimit: { limit: opts.rateLimit, periodSeconds: opts.rateLimitPeriod },
   tokenLifetimeSeconds: opts.tokenLifetime,
   record: opts.record,
+  mergeDepth: opts.mergeDepth as 'top-level' | 'deep',
 });
 process.stdout.write(`Port emulator listening on ${emulator.url} (client id "${emulator.clientId}")\n`);
 

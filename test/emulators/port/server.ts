@@ -33,9 +33,19 @@ export interface PortEmulatorOptions {
   record?: boolean;
   /** Seed for the fault RNG, so random 5xx and drops repeat run to run. */
   seed?: number;
-  /** The catalog's clock (createdAt/updatedAt); harnesses share the Resource Graph emulator's virtual clock. */
+  /**
+   * How a merge (`merge=true` upserts, PATCH) treats object-valued properties: 'top-level' (default, Port's
+   * documented merge: each provided property replaced as a whole) or 'deep' (objects merged key by key).
+   */
+  mergeDepth?: MergeDepth;
+  /**
+   * The catalog's clock for createdAt/updatedAt (default: wall time). Tests on a manual clock pass theirs, so
+   * "updated after the run started" compares times from one clock.
+   */
   clock?: () => Date;
 }
+
+export type MergeDepth = 'top-level' | 'deep';
 
 export interface FaultRule {
   /** How many matching requests get this fault (default 1). */
@@ -115,6 +125,9 @@ export interface PortEmulator {
   clearFaults(): void;
   setLatency(ms: number, jitterMs?: number): void;
   setRateLimit(limit: Partial<RateLimitOptions>): void;
+  /** Switches how merges treat object-valued properties (see PortEmulatorOptions.mergeDepth). */
+  setMergeDepth(depth: MergeDepth): void;
+  mergeDepth(): MergeDepth;
   /** Empties the catalog, tokens, recordings, counters and faults. */
   reset(): void;
 }
@@ -158,6 +171,11 @@ function parseBool(query: URLSearchParams, name: string, required: boolean): boo
   throw new HttpError(422, 'invalid_request', `querystring/${name} must be boolean, got "${raw}"`);
 }
 
+function checkMergeDepth(value: unknown): MergeDepth {
+  if (value !== 'top-level' && value !== 'deep') throw new Error(`mergeDepth must be "top-level" or "deep", got ${JSON.stringify(value)}`);
+  return value;
+}
+
 function queryRecord(params: URLSearchParams): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const k of new Set(params.keys())) {
@@ -176,6 +194,7 @@ export async function startPortEmulator(options: PortEmulatorOptions = {}): Prom
   let latencyJitterMs = options.latencyJitterMs ?? 0;
   const record = options.record ?? true;
   let random = prng(options.seed ?? 42);
+  let mergeDepth: MergeDepth = checkMergeDepth(options.mergeDepth ?? 'top-level');
 
   let catalog = new PortCatalog(options.clock);
   const tokens = new Map<string, TokenRecord>();
@@ -442,7 +461,9 @@ export async function startPortEmulator(options: PortEmulatorOptions = {}): Prom
         return send(200, { ok: true, entities: [...catalog.entityMap(b).values()] });
       }
       if (method === 'POST') {
-        const mode = writeMode(query, actor, true);
+        // A plain create has no query parameters at all (DOCS api.md): `upsert` defaults to false, and an
+        // existing identifier then answers 409.
+        const mode = writeMode(query, actor, false);
         const input = (body ?? {}) as EntityInput;
         if (typeof input !== 'object' || Array.isArray(input)) throw new HttpError(422, 'invalid_request', 'body must be an entity object');
         const { entity } = catalog.upsert(b, input, mode);
@@ -477,6 +498,7 @@ export async function startPortEmulator(options: PortEmulatorOptions = {}): Prom
         const { entity } = catalog.upsert(b, { ...input, identifier: d }, {
           upsert: true,
           merge: method === 'PATCH',
+          mergeDepth,
           createMissingRelatedEntities: parseBool(query, 'create_missing_related_entities', false),
           actor,
         });
@@ -520,6 +542,7 @@ export async function startPortEmulator(options: PortEmulatorOptions = {}): Prom
     return {
       upsert: parseBool(query, 'upsert', upsertRequired),
       merge: parseBool(query, 'merge', false),
+      mergeDepth,
       createMissingRelatedEntities: parseBool(query, 'create_missing_related_entities', false),
       actor,
     };
@@ -612,6 +635,16 @@ export async function startPortEmulator(options: PortEmulatorOptions = {}): Prom
         emulator.clearFaults();
         return reply(200, { ok: true });
       }
+      if (path === '/_emulator/merge' && (method === 'GET' || method === 'POST')) {
+        if (method === 'POST') {
+          try {
+            emulator.setMergeDepth(body.depth as MergeDepth);
+          } catch (error) {
+            return reply(400, { ok: false, error: 'invalid_request', message: (error as Error).message });
+          }
+        }
+        return reply(200, { ok: true, depth: mergeDepth });
+      }
       if (method === 'POST' && path === '/_emulator/latency') {
         emulator.setLatency(Number(body.ms ?? 0), Number(body.jitterMs ?? 0));
         return reply(200, { ok: true });
@@ -702,6 +735,10 @@ export async function startPortEmulator(options: PortEmulatorOptions = {}): Prom
       rateLimit = { ...rateLimit, ...limit };
       window = { start: 0, used: 0 };
     },
+    setMergeDepth: (depth) => {
+      mergeDepth = checkMergeDepth(depth);
+    },
+    mergeDepth: () => mergeDepth,
     reset: () => {
       catalog = new PortCatalog(options.clock);
       tokens.clear();

@@ -2,22 +2,21 @@
  * The emulator's mutable Azure estate: versioned rows for `resources` / `resourcecontainers`, and change records
  * for `resourcechanges` / `resourcecontainerchanges`, all stamped with an injectable clock.
  *
- * Visibility lag is modelled by keeping every version: a query at time t with lag L sees, per id, the newest
- * version written at or before t − L (so during the lag a stale read returns the OLD row, as Resource Graph does).
+ * Visibility lag is modelled by keeping every version (versionedTable.ts): a query at time t sees, per id, the
+ * newest version visible by then (so during the lag a stale read returns the OLD row, as Resource Graph does). A
+ * change record stamped T is queryable from T + its ingestion delay. Lags per table: lag.ts.
  */
-import { randomUUID } from 'node:crypto';
 import type { ArgRow, ChangeType } from '../../../shared/azure/types.js';
+import { changeRecord, MOVE_OPERATION } from './changeRecords.js';
 import type { Row, TableName } from './kql.js';
-
-interface Version {
-  at: number;
-  /** null: deleted. */
-  row: Row | null;
-}
+import { LagModel } from './lag.js';
+import { VersionedTable } from './versionedTable.js';
 
 interface ChangeRecord {
   at: number;
   row: Row;
+  /** Stamped ingestion delay (ms); undefined: the change tables' query-time fallback lag. */
+  delay?: number;
 }
 
 export interface Clock {
@@ -59,100 +58,6 @@ function toArgRow(stored: Row): ArgRow {
   return out;
 }
 
-class VersionedTable {
-  private readonly versions = new Map<string, Version[]>();
-  /** Every key ever written, sorted: the scan order (and the paging order) of `order by id asc`. */
-  private sortedKeys: string[] = [];
-  private unsorted = false;
-
-  write(k: string, row: Row | null, at: number, bulk = false): void {
-    let list = this.versions.get(k);
-    if (!list) {
-      list = [];
-      this.versions.set(k, list);
-      if (bulk) {
-        this.sortedKeys.push(k);
-        this.unsorted = true;
-      } else {
-        this.ensureSorted();
-        this.sortedKeys.splice(lowerBound(this.sortedKeys, k), 0, k);
-      }
-    }
-    list.push({ at, row });
-  }
-
-  private ensureSorted(): void {
-    if (this.unsorted) {
-      this.sortedKeys.sort();
-      this.unsorted = false;
-    }
-  }
-
-  visible(k: string, cutoff: number): Row | null {
-    const list = this.versions.get(k);
-    if (!list) return null;
-    for (let i = list.length - 1; i >= 0; i--) {
-      if (list[i]!.at <= cutoff) return list[i]!.row;
-    }
-    return null;
-  }
-
-  current(k: string): Row | null {
-    const list = this.versions.get(k);
-    return list ? list[list.length - 1]!.row : null;
-  }
-
-  /** Keys after `afterKey` (exclusive) in sort order. */
-  *keysFrom(afterKey?: string): Generator<string> {
-    this.ensureSorted();
-    let i = afterKey === undefined ? 0 : upperBound(this.sortedKeys, afterKey);
-    while (i < this.sortedKeys.length) yield this.sortedKeys[i++]!;
-  }
-
-  /** Keys starting with `prefix`, in sort order. */
-  *keysWithPrefix(prefix: string): Generator<string> {
-    this.ensureSorted();
-    for (let i = lowerBound(this.sortedKeys, prefix); i < this.sortedKeys.length; i++) {
-      const k = this.sortedKeys[i]!;
-      if (!k.startsWith(prefix)) return;
-      yield k;
-    }
-  }
-
-  *currentRows(): Generator<Row> {
-    for (const k of this.keysFrom()) {
-      const row = this.current(k);
-      if (row) yield row;
-    }
-  }
-}
-
-function lowerBound(sorted: string[], value: string): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-function upperBound(sorted: string[], value: string): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! <= value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-export interface Lag {
-  resourcesMs: number;
-  changesMs: number;
-}
-
 export interface EstateSnapshot {
   subscriptions: ArgRow[];
   resourceGroups: ArgRow[];
@@ -166,21 +71,22 @@ export class Estate {
     resourcechanges: [],
     resourcecontainerchanges: [],
   };
-  lag: Lag = { resourcesMs: 0, changesMs: 0 };
+  readonly lag = new LagModel();
 
   constructor(private readonly clock: Clock) {}
 
   /** Loads rows as pre-existing state: visible at once, whatever the lag, with no change records. */
   seed(snapshot: Partial<EstateSnapshot>): void {
+    const bulk = { bulk: true };
     for (const row of snapshot.subscriptions ?? []) {
-      this.containers.write(key(requireId(row, 'subscription')), toStored(row, SUBSCRIPTION_TYPE), -Infinity, true);
+      this.containers.write(key(requireId(row, 'subscription')), toStored(row, SUBSCRIPTION_TYPE), -Infinity, bulk);
     }
     for (const row of snapshot.resourceGroups ?? []) {
-      this.containers.write(key(requireId(row, 'resource group')), toStored(row, RESOURCE_GROUP_TYPE), -Infinity, true);
+      this.containers.write(key(requireId(row, 'resource group')), toStored(row, RESOURCE_GROUP_TYPE), -Infinity, bulk);
     }
     for (const row of snapshot.resources ?? []) {
       const id = requireId(row, 'resource');
-      this.resources.write(key(id), toStored(row, (row.type ?? typeFromId(id)).toLowerCase()), -Infinity, true);
+      this.resources.write(key(id), toStored(row, (row.type ?? typeFromId(id)).toLowerCase()), -Infinity, bulk);
     }
   }
 
@@ -243,93 +149,100 @@ export class Estate {
     return true;
   }
 
+  /**
+   * ARM's move (POST …/resourceGroups/{source}/moveResources {resources, targetResourceGroup}): each named
+   * top-level resource, with its child resources, gets a new id under the target group (which may be in another
+   * subscription); the old id is deleted. Change records: a Delete for the old id and a Create for the new one (see
+   * test/emulators/README.md, "Moves"). Throws, moving nothing, on anything ARM would refuse.
+   */
+  moveResources(sourceGroupId: string, resourceIds: readonly string[], targetGroupId: string): { from: string; to: string }[] {
+    const source = key(sourceGroupId);
+    const target = key(targetGroupId);
+    const targetRow = this.containers.current(target);
+    if (this.containers.current(source)?.type !== RESOURCE_GROUP_TYPE) throw new Error(`moveResources: source resource group ${sourceGroupId} does not exist`);
+    if (targetRow?.type !== RESOURCE_GROUP_TYPE) throw new Error(`moveResources: target resource group ${targetGroupId} does not exist`);
+    if (source === target) throw new Error('moveResources: source and target resource group are the same');
+    if (resourceIds.length === 0) throw new Error('moveResources: name at least one resource');
+    const targetSegs = segmentsOf(String(targetRow.id));
+    const moves: { fromKey: string; row: Row; to: Row }[] = [];
+    for (const id of resourceIds) {
+      const k = key(id);
+      const rest = k.startsWith(`${source}/providers/`) ? segmentsOf(k.slice(source.length)) : [];
+      if (rest.length !== 4) throw new Error(`moveResources: ${id} is not a top-level resource of ${sourceGroupId} (child resources move with their parent)`);
+      if (!this.resources.current(k)) throw new Error(`moveResources: ${id} does not exist`);
+      for (const rk of [k, ...this.resources.keysWithPrefix(`${k}/`)]) {
+        const row = this.resources.current(rk);
+        if (!row) continue;
+        const originalId = String(row.id);
+        const tail = originalId.slice(originalId.toLowerCase().indexOf('/providers/'));
+        const to: Row = { ...row, id: `/${targetSegs.join('/')}${tail}`, subscriptionId: targetSegs[1]!, resourceGroup: targetSegs[3]!.toLowerCase() };
+        if (this.resources.current(key(String(to.id)))) throw new Error(`moveResources: ${String(to.id)} already exists`);
+        moves.push({ fromKey: rk, row, to });
+      }
+    }
+    for (const m of moves) {
+      this.recordDelete('resource', m.fromKey, m.row, MOVE_OPERATION);
+      this.writeStored('resource', m.to, MOVE_OPERATION);
+    }
+    return moves.map((m) => ({ from: String(m.row.id), to: String(m.to.id) }));
+  }
+
   private write(table: 'resource' | 'container', row: ArgRow, type: string): void {
+    this.writeStored(table, toStored(row, type));
+  }
+
+  private writeStored(table: 'resource' | 'container', stored: Row, operation?: string): void {
     const at = this.clock.now();
-    const k = key(row.id);
+    const k = key(String(stored.id));
     const target = table === 'resource' ? this.resources : this.containers;
     const previous = target.current(k);
-    const stored = toStored(row, type);
-    target.write(k, stored, at);
-    this.recordChange(table, stored, previous, at);
+    target.write(k, stored, at, this.stamp(table));
+    this.recordChange(table, stored, previous, at, previous ? 'Update' : 'Create', operation);
   }
 
-  private recordDelete(table: 'resource' | 'container', k: string, current: Row): void {
+  private recordDelete(table: 'resource' | 'container', k: string, current: Row, operation?: string): void {
     const at = this.clock.now();
-    (table === 'resource' ? this.resources : this.containers).write(k, null, at);
-    this.recordChange(table, current, current, at, 'Delete');
+    (table === 'resource' ? this.resources : this.containers).write(k, null, at, this.stamp(table));
+    this.recordChange(table, current, current, at, 'Delete', operation);
   }
 
-  /**
-   * A change record shaped like Resource Graph's (Learn governance/resource-graph/changes/changes-resource-spec; the
-   * values follow the preview resourceChanges spec's ChangeType / ChangeCategory / PropertyChangeType enums). Only
-   * updates carry `changes`, keyed by property path.
-   */
-  private recordChange(table: 'resource' | 'container', row: Row, previous: Row | null, at: number, deleted?: 'Delete'): void {
+  private stamp(table: 'resource' | 'container'): { delay?: number } {
+    const delay = this.lag.draw(table === 'resource' ? 'resources' : 'resourcecontainers');
+    return delay === undefined ? {} : { delay };
+  }
+
+  private recordChange(table: 'resource' | 'container', row: Row, previous: Row | null, at: number, changeType: ChangeType, operation?: string): void {
     const name = table === 'resource' ? 'resourcechanges' : 'resourcecontainerchanges';
-    const changeType: ChangeType = deleted ?? (previous ? 'Update' : 'Create');
-    const changes = changeType === 'Update' ? propertyChanges(previous!, row) : undefined;
-    const changeId = randomUUID();
-    this.changes[name].push({
-      at,
-      row: {
-        id: `${String(row.id)}/providers/Microsoft.Resources/changes/${changeId}`,
-        name: changeId,
-        type: 'microsoft.resources/changes',
-        tenantId: row.tenantId ?? null,
-        kind: '',
-        location: '',
-        resourceGroup: row.resourceGroup ?? '',
-        subscriptionId: row.subscriptionId ?? null,
-        managedBy: '',
-        sku: null,
-        plan: null,
-        properties: {
-          targetResourceId: row.id,
-          targetResourceType: row.type,
-          changeType,
-          changeAttributes: {
-            timestamp: new Date(at).toISOString(),
-            correlationId: randomUUID(),
-            changedBy: 'emulator@contoso.com',
-            changedByType: 'User',
-            clientType: 'Azure Resource Graph emulator',
-            operation: `${String(row.type)}/${changeType === 'Delete' ? 'delete' : 'write'}`,
-            changesCount: changes ? Object.keys(changes).length : 0,
-            previousResourceSnapshotId: changeType === 'Create' ? null : randomUUID(),
-            newResourceSnapshotId: changeType === 'Delete' ? null : randomUUID(),
-          },
-          ...(changes ? { changes } : {}),
-        },
-      },
-    });
+    const delay = this.lag.draw(name);
+    this.changes[name].push({ at, row: changeRecord(row, previous, at, changeType, operation), ...(delay === undefined ? {} : { delay }) });
   }
 
   /** Visible raw rows of a table in `order by id` order, starting after `afterKey`. */
   *scan(table: TableName, afterKey?: string): Generator<Row> {
     const now = this.clock.now();
+    const fallback = this.lag.fallback(table);
     if (table === 'resources' || table === 'resourcecontainers') {
       const source = table === 'resources' ? this.resources : this.containers;
-      const cutoff = now - this.lag.resourcesMs;
       for (const k of source.keysFrom(afterKey)) {
-        const row = source.visible(k, cutoff);
+        const row = source.visible(k, now, fallback);
         if (row) yield row;
       }
       return;
     }
-    const cutoff = now - this.lag.changesMs;
-    for (const record of this.changes[table]) if (record.at <= cutoff) yield record.row;
+    for (const record of this.changes[table]) if (record.at + (record.delay ?? fallback) <= now) yield record.row;
   }
 
   /** Visible raw rows for specific ids (the `where id in~ (…)` fast path). */
   *lookup(table: 'resources' | 'resourcecontainers', ids: readonly string[]): Generator<Row> {
     const source = table === 'resources' ? this.resources : this.containers;
-    const cutoff = this.clock.now() - this.lag.resourcesMs;
+    const now = this.clock.now();
+    const fallback = this.lag.fallback(table);
     const seen = new Set<string>();
     for (const id of ids) {
       const k = key(id);
       if (seen.has(k)) continue;
       seen.add(k);
-      const row = source.visible(k, cutoff);
+      const row = source.visible(k, now, fallback);
       if (row) yield row;
     }
   }
@@ -348,28 +261,6 @@ export class Estate {
   changeCount(): number {
     return this.changes.resourcechanges.length + this.changes.resourcecontainerchanges.length;
   }
-}
-
-/** Leaf property paths (`tags.env`, `properties.provisioningState`) whose values differ between two rows. */
-function propertyChanges(before: Row, after: Row): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const walk = (path: string, a: unknown, b: unknown): void => {
-    const isObject = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
-    if (isObject(a) && isObject(b)) {
-      const keys = new Set([...Object.keys(a as Row), ...Object.keys(b as Row)]);
-      for (const key of keys) walk(path ? `${path}.${key}` : key, (a as Row)[key], (b as Row)[key]);
-      return;
-    }
-    if (JSON.stringify(a) === JSON.stringify(b)) return;
-    out[path] = {
-      previousValue: a === undefined ? null : typeof a === 'string' ? a : JSON.stringify(a),
-      newValue: b === undefined ? null : typeof b === 'string' ? b : JSON.stringify(b),
-      changeCategory: 'User',
-      propertyChangeType: a === undefined ? 'Insert' : b === undefined ? 'Remove' : 'Update',
-    };
-  };
-  walk('', before, after);
-  return out;
 }
 
 /** `microsoft.storage/storageaccounts` from `/…/providers/Microsoft.Storage/storageAccounts/x` (last provider block). */

@@ -2,14 +2,14 @@
  * Standalone Resource Graph emulator:
  *   npm run emulator:arg -- --port 7071 --seed estate.json
  *   npm run emulator:arg -- --generate 10000 --subscriptions 5 --resource-groups 200
- * Prints its URL and runs until SIGINT. Control routes: GET /_emulator/estate, GET /_emulator/stats,
- * POST /_emulator/changes | lag | quota | latency | fail | advance (see test/emulators/README.md).
+ * Prints its URL and runs until SIGINT. Control routes: GET /_emulator/estate | stats | lag | paging | permissions,
+ * POST /_emulator/changes | lag | paging | permissions | quota | latency | fail | advance (test/emulators/README.md).
  */
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { generateEstate } from '../../fixtures/estate.js';
 import type { EstateSnapshot } from './estate.js';
-import { startResourceGraphEmulator } from './server.js';
+import { longTailLag, startResourceGraphEmulator } from './server.js';
 
 const wholeNumber = (name: string) => (raw: string) => {
   const n = Number(raw);
@@ -31,6 +31,9 @@ const program = new Command()
   .option('--latency-ms <ms>', 'added latency per page', wholeNumber('--latency-ms'), 0)
   .option('--lag-resources-ms <ms>', 'visibility lag of the resources tables', wholeNumber('--lag-resources-ms'), 0)
   .option('--lag-changes-ms <ms>', 'visibility lag of the change tables', wholeNumber('--lag-changes-ms'), 0)
+  .option('--long-tail-lag <seed>', 'every table lags with the long-tail distribution (most < 30 s, some minutes), seeded', wholeNumber('--long-tail-lag'))
+  .option('--paging <mode>', '"keyset" (stable) or "offset" (skips and duplicates rows when the estate changes between pages)', 'keyset')
+  .option('--max-rows-per-page <n>', 'serve at most n rows per page whatever $top asks', wholeNumber('--max-rows-per-page'))
   .parse();
 
 const opts = program.opts<{
@@ -45,7 +48,13 @@ const opts = program.opts<{
   latencyMs: number;
   lagResourcesMs: number;
   lagChangesMs: number;
+  longTailLag?: number;
+  paging: string;
+  maxRowsPerPage?: number;
 }>();
+
+if (opts.paging !== 'keyset' && opts.paging !== 'offset') program.error(`--paging must be "keyset" or "offset", got "${opts.paging}"`);
+if (opts.maxRowsPerPage === 0) program.error('--max-rows-per-page must be at least 1');
 
 if (opts.seed && opts.generate !== undefined) program.error('use either --seed or --generate, not both');
 
@@ -70,7 +79,21 @@ const emulator = await startResourceGraphEmulator({
   estate,
   quota: { limit: opts.quota, windowMs: opts.quotaWindowMs },
   latencyMs: opts.latencyMs,
-  lag: { resourcesMs: opts.lagResourcesMs, changesMs: opts.lagChangesMs },
+  lag: {
+    resourcesMs: opts.lagResourcesMs,
+    changesMs: opts.lagChangesMs,
+    ...(opts.longTailLag !== undefined
+      ? {
+          tables: {
+            resources: longTailLag(opts.longTailLag),
+            resourcecontainers: longTailLag(opts.longTailLag + 1),
+            resourcechanges: longTailLag(opts.longTailLag + 2),
+            resourcecontainerchanges: longTailLag(opts.longTailLag + 3),
+          },
+        }
+      : {}),
+  },
+  paging: { mode: opts.paging as 'keyset' | 'offset', ...(opts.maxRowsPerPage !== undefined ? { maxRowsPerPage: opts.maxRowsPerPage } : {}) },
 });
 const size = emulator.estate();
 process.stdout.write(

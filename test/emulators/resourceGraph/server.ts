@@ -10,18 +10,12 @@ import type { AddressInfo } from 'node:net';
 import type { TokenCredential } from '@azure/core-auth';
 import { staticTestCredential } from './credential.js';
 import type { ArgRow } from '../../../shared/azure/types.js';
-import { Estate, key as estateKey, type EstateSnapshot, type Lag } from './estate.js';
-import {
-  KqlUnsupportedError,
-  applyRowOperator,
-  evaluate,
-  isRowOperator,
-  parseKql,
-  sortKey,
-  type Query,
-  type Row,
-  type TableName,
-} from './kql.js';
+import { ControlError, handleControl, type ControlTarget } from './control.js';
+import { Estate, type EstateSnapshot } from './estate.js';
+import { KqlUnsupportedError, applyRowOperator, evaluate, isRowOperator, parseKql, type Query, type Row, type TableName } from './kql.js';
+import type { Lag } from './lag.js';
+import { Paging, decodeToken, encodeToken, servePage, type PageToken, type PagingOptions } from './paging.js';
+import { AccessDenied, Permissions, type RowFilter } from './permissions.js';
 
 export const API_VERSION = '2024-04-01';
 const RESOURCES_PATH = '/providers/microsoft.resourcegraph/resources';
@@ -29,6 +23,19 @@ const MAX_TOP = 1000;
 const MAX_SUBSCRIPTIONS = 1000;
 
 export { EMULATOR_TOKEN, staticTestCredential } from './credential.js';
+export type { Lag, LagSpec, LagDistribution, TableLags } from './lag.js';
+export { longTailLag } from './lag.js';
+export type { PagingOptions, ChurnRule, ChurnPerPage, PagingMode } from './paging.js';
+export type { ChangeOp } from './changes.js';
+
+/** What the page hook is told before a page is computed. */
+export interface PageInfo {
+  table: TableName;
+  /** 1-based page number of this query's paging sequence. */
+  page: number;
+  query: string;
+}
+
 
 export interface QuotaOptions {
   /** Queries allowed per window (Resource Graph's documented example: 15). */
@@ -51,11 +58,16 @@ export interface ResourceGraphEmulatorOptions {
   estate?: Partial<EstateSnapshot>;
   /** Subscriptions the caller may read (any casing). Default: all. Others are silently omitted, like real ARG. */
   readableSubscriptions?: string[];
+  /** Reader on these resource groups only (names) in these subscriptions: subscription id → group names. */
+  resourceGroupReaders?: Record<string, string[]>;
   /** Management group name → subscription ids, for `managementGroups` scoped queries. */
   managementGroups?: Record<string, string[]>;
   quota?: QuotaOptions;
   latencyMs?: number;
+  /** Legacy shortcut {resourcesMs, changesMs} and/or per-table specs {tables: {resources: 30_000, …}} (lag.ts). */
   lag?: Partial<Lag>;
+  /** Paging mode, page size cap and churn (paging.ts). Default: keyset paging, no churn. */
+  paging?: PagingOptions;
   /** Start of the emulator clock (default: now). */
   startTime?: Date;
   /** true: the clock only moves with advance()/setNow(). Default false: it ticks with real time plus any offset. */
@@ -82,7 +94,17 @@ export interface ResourceGraphEmulator {
   deleteResource(id: string): boolean;
   deleteResourceGroup(id: string): boolean;
   seed(snapshot: Partial<EstateSnapshot>): void;
+  /** ARM's moveResources: returns old → new ids (see Estate.moveResources). */
+  moveResources(sourceResourceGroup: string, resourceIds: string[], targetResourceGroup: string): { from: string; to: string }[];
   setLag(lag: Partial<Lag>): void;
+  lag(): Lag;
+  setPaging(options: PagingOptions): void;
+  paging(): ReturnType<Paging['describe']>;
+  /**
+   * Awaited before each page of a query is computed (undefined removes it): lets a test change Azure, or run the
+   * product, at an exact point of a listing. In-process only; over HTTP use churn rules.
+   */
+  setPageHook(hook: ((page: PageInfo) => void | Promise<void>) | undefined): void;
   now(): Date;
   advance(ms: number): void;
   setNow(date: Date): void;
@@ -90,7 +112,15 @@ export interface ResourceGraphEmulator {
   setLatency(ms: number): void;
   /** The next n resource queries fail with `status` (ARG-shaped error body; 429/503 carry Retry-After). */
   failNext(n: number, status: number, options?: { retryAfterSeconds?: number; code?: string }): void;
+  /** Exactly these subscriptions readable (undefined: all); clears revocations and group-only grants. */
   setReadableSubscriptions(ids: string[] | undefined): void;
+  /** Reader removed: the subscriptions' rows are silently left out (403 only when no requested one is readable). */
+  revokeSubscriptions(ids: string[]): void;
+  /** Reader on the whole subscription (again). */
+  grantSubscriptions(ids: string[]): void;
+  /** Reader on these groups only: their rows and resources are visible, the subscription row and other groups not. */
+  grantResourceGroups(subscription: string, groups: string[]): void;
+  permissions(): ReturnType<Permissions['describe']>;
   /** Every POST to the resources endpoint, throttled and failed ones included. */
   queryCount(): number;
   /** 429s served because the quota was exhausted (not injected ones). */
@@ -140,27 +170,6 @@ class HttpError extends Error {
   }
 }
 
-interface PageToken {
-  v: 1;
-  /** Binds the token to the query and scope it was issued for. */
-  h: string;
-  /** Sort key of the last row served; the next page starts after it. */
-  k: string;
-  /** totalRecords computed on the first page. */
-  t: number;
-}
-
-const encodeToken = (token: PageToken) => Buffer.from(JSON.stringify(token)).toString('base64');
-function decodeToken(raw: string): PageToken {
-  try {
-    const token = JSON.parse(Buffer.from(raw, 'base64').toString('utf8')) as PageToken;
-    if (token.v === 1 && typeof token.h === 'string' && typeof token.k === 'string' && typeof token.t === 'number') return token;
-  } catch {
-    // fall through
-  }
-  throw new HttpError(400, 'BadRequest', 'The $skipToken is not valid.');
-}
-
 const hhmmss = (ms: number) => {
   const total = Math.max(0, Math.ceil(ms / 1000));
   const pad = (n: number) => String(n).padStart(2, '0');
@@ -191,10 +200,11 @@ export async function startResourceGraphEmulator(options: ResourceGraphEmulatorO
   const clock = new EmulatorClock(options.startTime, options.manualClock ?? false);
   const estate = new Estate(clock);
   if (options.estate) estate.seed(options.estate);
-  if (options.lag) estate.lag = { ...estate.lag, ...options.lag };
-  let readable: Set<string> | undefined = options.readableSubscriptions
-    ? new Set(options.readableSubscriptions.map((s) => s.toLowerCase()))
-    : undefined;
+  if (options.lag) estate.lag.set(options.lag);
+  const permissions = new Permissions(options.readableSubscriptions, options.resourceGroupReaders);
+  const paging = new Paging();
+  if (options.paging) paging.set(options.paging);
+  let pageHook: ((page: PageInfo) => void | Promise<void>) | undefined;
   const managementGroups = new Map(
     Object.entries(options.managementGroups ?? {}).map(([mg, subs]) => [mg.toLowerCase(), subs.map((s) => s.toLowerCase())]),
   );
@@ -254,7 +264,8 @@ export async function startResourceGraphEmulator(options: ResourceGraphEmulatorO
     for (let i = 0; i < n; i++) injected.push({ status, retryAfterSeconds: opts.retryAfterSeconds, code: opts.code });
   }
 
-  function scopeFilter(body: Record<string, unknown>): Set<string> | undefined {
+  /** The subscriptions a query names (undefined: tenant scope), as lower-case ids. */
+  function requestedScope(body: Record<string, unknown>): string[] | undefined {
     const subs = body.subscriptions;
     const mgs = body.managementGroups;
     if (subs !== undefined && (!Array.isArray(subs) || subs.some((s) => typeof s !== 'string'))) {
@@ -277,19 +288,19 @@ export async function startResourceGraphEmulator(options: ResourceGraphEmulatorO
         requested.push(...members);
       }
     }
-    if (requested === undefined) return readable; // tenant scope: everything readable
-    const allowed = new Set(requested.filter((s) => !readable || readable.has(s)));
-    if (allowed.size === 0) {
-      throw new HttpError(
-        403,
-        'AuthorizationFailed',
-        'The client does not have authorization to perform action over any of the requested scopes.',
-      );
-    }
-    return allowed;
+    return requested;
   }
 
-  function scanFor(allowed: Set<string> | undefined) {
+  function rowFilter(requested: string[] | undefined): RowFilter {
+    try {
+      return permissions.filterFor(requested);
+    } catch (error) {
+      if (error instanceof AccessDenied) throw new HttpError(403, 'AuthorizationFailed', error.message);
+      throw error;
+    }
+  }
+
+  function scanFor(allowed: RowFilter) {
     return function* scan(table: TableName, query: Query, afterKey?: string): Generator<Row> {
       const first = query.operators[0];
       const idLookup =
@@ -303,13 +314,13 @@ export async function startResourceGraphEmulator(options: ResourceGraphEmulatorO
         ? estate.lookup(table, (first.conditions[0] as { values: string[] }).values)
         : estate.scan(table, afterKey);
       for (const row of rows) {
-        if (allowed && !allowed.has(sortKey(row.subscriptionId))) continue;
+        if (allowed && !allowed(row)) continue;
         yield row;
       }
     };
   }
 
-  function runQuery(body: Record<string, unknown>): Record<string, unknown> {
+  async function runQuery(body: Record<string, unknown>): Promise<Record<string, unknown>> {
     if (typeof body.query !== 'string' || body.query.trim() === '') {
       throw new HttpError(400, 'BadRequest', 'The request must contain a query.');
     }
@@ -341,14 +352,22 @@ export async function startResourceGraphEmulator(options: ResourceGraphEmulatorO
       }
       throw error;
     }
-    const allowed = scopeFilter(body);
+    const requested = requestedScope(body);
+    // Bound to the query and the scope it names, not to what is readable: a permission change between pages
+    // filters rows, as Resource Graph does, rather than invalidating the token.
     const binding = createHash('sha256')
-      .update(JSON.stringify([body.query, allowed ? [...allowed].sort() : null]))
+      .update(JSON.stringify([body.query, requested ? [...requested].sort() : null]))
       .digest('hex')
       .slice(0, 16);
-    const token = typeof opts.$skipToken === 'string' ? decodeToken(opts.$skipToken) : undefined;
-    if (token && token.h !== binding) throw new HttpError(400, 'BadRequest', 'The $skipToken does not belong to this query.');
-    const scan = scanFor(allowed);
+    let token: PageToken | undefined;
+    if (typeof opts.$skipToken === 'string') {
+      token = decodeToken(opts.$skipToken);
+      if (!token) throw new HttpError(400, 'BadRequest', 'The $skipToken is not valid.');
+      if (token.h !== binding) throw new HttpError(400, 'BadRequest', 'The $skipToken does not belong to this query.');
+    }
+    const pageNumber = (token?.p ?? 0) + 1;
+    if (pageHook) await pageHook({ table: query.table, page: pageNumber, query: body.query });
+    const scan = scanFor(rowFilter(requested));
 
     const last = query.operators[query.operators.length - 1];
     const streamable =
@@ -357,54 +376,24 @@ export async function startResourceGraphEmulator(options: ResourceGraphEmulatorO
       last.column === 'id' &&
       query.operators.slice(0, -1).every(isRowOperator) &&
       !(query.operators[0]?.kind === 'where' && query.operators[0].conditions.some((c) => c.kind === 'in~' && c.column === 'id'));
-
-    let page: Row[] = [];
-    let total: number;
-    let more = false;
-    let lastKey = '';
-    if (streamable) {
-      // Keyset paging straight off the sorted index: O(page) per request after the first.
-      const rowOps = query.operators.slice(0, -1);
-      const project = (raw: Row): Row | undefined => {
-        let row: Row | undefined = raw;
-        for (const op of rowOps) {
-          row = applyRowOperator(row, op);
-          if (!row) return undefined;
-        }
-        return row;
-      };
-      if (token) total = token.t;
-      else {
-        total = 0;
-        for (const raw of scan(query.table, query)) if (project(raw)) total++;
-      }
-      for (const raw of scan(query.table, query, token?.k)) {
-        const row = project(raw);
-        if (!row) continue;
-        if (page.length === top) {
-          more = true;
-          break;
-        }
-        page.push(row);
-        lastKey = estateKey(String(raw.id));
-      }
-    } else {
-      const rows = evaluate(query, (table, q) => scan(table, q));
-      const orderColumn = last?.kind === 'orderBy' ? last.column : undefined;
-      total = token ? token.t : rows.length;
-      let start = 0;
-      if (token) {
-        if (orderColumn) {
-          while (start < rows.length && sortKey(rows[start]![orderColumn]) <= token.k) start++;
-        } else start = Number(token.k);
-      }
-      page = rows.slice(start, start + top);
-      more = start + top < rows.length;
-      lastKey = orderColumn ? sortKey(page[page.length - 1]?.[orderColumn]) : String(start + page.length);
-    }
+    const rowOps = query.operators.slice(0, -1);
+    const { page, total, next } = servePage({
+      // Streamable queries page straight off the sorted index: O(page) per keyset page after the first.
+      ...(streamable
+        ? {
+            scan: (afterKey?: string) => scan(query.table, query, afterKey),
+            project: (raw: Row) => rowOps.reduce<Row | undefined>((row, op) => (row ? applyRowOperator(row, op) : undefined), raw),
+          }
+        : { rows: () => evaluate(query, (table, q) => scan(table, q)) }),
+      ...(last?.kind === 'orderBy' ? { orderColumn: last.column } : {}),
+      token,
+      size: paging.pageSize(top),
+      mode: paging.mode,
+      binding,
+    });
     // Resource Graph can only hand out a $skipToken for rows it can order by id; otherwise a result larger than
     // one page is cut off and flagged, which readers must treat as a partial read.
-    const truncated = more && page.some((row) => !('id' in row));
+    const truncated = next !== undefined && page.some((row) => !('id' in row));
     const response: Record<string, unknown> = {
       totalRecords: total,
       count: page.length,
@@ -412,7 +401,11 @@ export async function startResourceGraphEmulator(options: ResourceGraphEmulatorO
       facets: [],
       data: page,
     };
-    if (more && !truncated) response.$skipToken = encodeToken({ v: 1, h: binding, k: lastKey, t: total });
+    if (next && !truncated) {
+      response.$skipToken = encodeToken(next);
+      // The estate changes between this page and the next (churn rules, per-page churn).
+      paging.afterPage(estate, query.table, pageNumber);
+    }
     return response;
   }
 
@@ -492,7 +485,7 @@ export async function startResourceGraphEmulator(options: ResourceGraphEmulatorO
         send(res, replayed.status, replayed.body, headers);
         return;
       }
-      const result = runQuery(body);
+      const result = await runQuery(body);
       recorded.status = 200;
       send(res, 200, result, headers);
     } catch (error) {
@@ -506,59 +499,19 @@ export async function startResourceGraphEmulator(options: ResourceGraphEmulatorO
     }
   }
 
-  async function handleControl(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  async function serveControl(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const route = url.pathname.slice('/_emulator/'.length);
     try {
-      if (req.method === 'GET' && route === 'estate') return send(res, 200, estate.snapshot());
-      if (req.method === 'GET' && route === 'stats') {
-        return send(res, 200, { queryCount: queries, throttledCount: throttled, now: new Date(clock.now()).toISOString() });
+      const text = await readBody(req);
+      let body: unknown;
+      try {
+        body = text ? JSON.parse(text) : {};
+      } catch {
+        throw new ControlError(400, 'the control body is not valid JSON');
       }
-      if (req.method !== 'POST') throw new HttpError(404, 'NotFound', `No control route ${req.method} /_emulator/${route}`);
-      const body = JSON.parse((await readBody(req)) || '{}') as Record<string, unknown>;
-      switch (route) {
-        case 'changes': {
-          const ops = (Array.isArray(body) ? body : [body]) as { op: string; row?: ArgRow; id?: string }[];
-          for (const { op, row, id } of ops) {
-            if (op === 'upsertSubscription' && row) estate.upsertSubscription(row);
-            else if (op === 'upsertResourceGroup' && row) estate.upsertResourceGroup(row);
-            else if (op === 'upsertResource' && row) estate.upsertResource(row);
-            else if (op === 'deleteResource' && id) estate.deleteResource(id);
-            else if (op === 'deleteResourceGroup' && id) estate.deleteResourceGroup(id);
-            else throw new HttpError(400, 'BadRequest', `unknown change ${JSON.stringify(op)} (or missing row/id)`);
-          }
-          return send(res, 200, { applied: ops.length });
-        }
-        case 'lag':
-          estate.lag = { ...estate.lag, ...(body as Partial<Lag>) };
-          return send(res, 200, estate.lag);
-        case 'quota': {
-          const { limit, windowMs } = body as Partial<QuotaOptions>;
-          if (!Number.isInteger(limit) || limit! < 0 || !Number.isInteger(windowMs) || windowMs! < 1) {
-            throw new HttpError(400, 'BadRequest', `quota needs whole numbers {limit ≥ 0, windowMs ≥ 1}, got ${JSON.stringify(body)}`);
-          }
-          setQuota({ limit: limit!, windowMs: windowMs! });
-          return send(res, 200, quota);
-        }
-        case 'latency':
-          if (!Number.isFinite(Number(body.ms ?? 0)) || Number(body.ms ?? 0) < 0) {
-            throw new HttpError(400, 'BadRequest', `latency needs {ms ≥ 0}, got ${JSON.stringify(body)}`);
-          }
-          latencyMs = Number(body.ms ?? 0);
-          return send(res, 200, { ms: latencyMs });
-        case 'fail':
-          failNext(Number(body.count ?? 1), Number(body.status ?? 500), {
-            ...(body.retryAfterSeconds !== undefined ? { retryAfterSeconds: Number(body.retryAfterSeconds) } : {}),
-            ...(typeof body.code === 'string' ? { code: body.code } : {}),
-          });
-          return send(res, 200, { pending: injected.length });
-        case 'advance':
-          clock.advance(Number(body.ms ?? 0));
-          return send(res, 200, { now: new Date(clock.now()).toISOString() });
-        default:
-          throw new HttpError(404, 'NotFound', `No control route POST /_emulator/${route}`);
-      }
+      return send(res, 200, handleControl(control, req.method ?? 'GET', route, body));
     } catch (error) {
-      if (error instanceof HttpError) return send(res, error.status, errorBody(error.code, error.message));
+      if (error instanceof ControlError) return send(res, error.status, errorBody(error.status === 404 ? 'NotFound' : 'BadRequest', error.message));
       return send(res, 400, errorBody('BadRequest', error instanceof Error ? error.message : String(error)));
     }
   }
@@ -566,7 +519,7 @@ export async function startResourceGraphEmulator(options: ResourceGraphEmulatorO
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (url.pathname.startsWith('/_emulator/')) {
-      void handleControl(req, res, url);
+      void serveControl(req, res, url);
     } else if (req.method === 'POST' && url.pathname.toLowerCase() === RESOURCES_PATH) {
       void handleQuery(req, res, url);
     } else {
@@ -579,7 +532,7 @@ export async function startResourceGraphEmulator(options: ResourceGraphEmulatorO
   });
   const { port } = server.address() as AddressInfo;
 
-  return {
+  const api: ResourceGraphEmulator = {
     url: `http://127.0.0.1:${port}`,
     credential: staticTestCredential(),
     close: () =>
@@ -592,9 +545,14 @@ export async function startResourceGraphEmulator(options: ResourceGraphEmulatorO
     upsertResource: (row) => estate.upsertResource(row),
     deleteResource: (id) => estate.deleteResource(id),
     deleteResourceGroup: (id) => estate.deleteResourceGroup(id),
+    moveResources: (source, ids, target) => estate.moveResources(source, ids, target),
     seed: (snapshot) => estate.seed(snapshot),
-    setLag: (lag) => {
-      estate.lag = { ...estate.lag, ...lag };
+    setLag: (lag) => estate.lag.set(lag),
+    lag: () => estate.lag.describe(),
+    setPaging: (next) => paging.set(next),
+    paging: () => paging.describe(),
+    setPageHook: (hook) => {
+      pageHook = hook;
     },
     now: () => new Date(clock.now()),
     advance: (ms) => clock.advance(ms),
@@ -604,9 +562,11 @@ export async function startResourceGraphEmulator(options: ResourceGraphEmulatorO
       latencyMs = ms;
     },
     failNext,
-    setReadableSubscriptions: (ids) => {
-      readable = ids ? new Set(ids.map((s) => s.toLowerCase())) : undefined;
-    },
+    setReadableSubscriptions: (ids) => permissions.setReadable(ids),
+    revokeSubscriptions: (ids) => permissions.revoke(ids),
+    grantSubscriptions: (ids) => permissions.grant(ids),
+    grantResourceGroups: (subscription, groups) => permissions.grantResourceGroups(subscription, groups),
+    permissions: () => permissions.describe(),
     queryCount: () => queries,
     throttledCount: () => throttled,
     requests: () => [...log],
@@ -616,4 +576,13 @@ export async function startResourceGraphEmulator(options: ResourceGraphEmulatorO
       return [...s.subscriptions, ...s.resourceGroups, ...s.resources];
     },
   };
+  const control: ControlTarget = {
+    ...api,
+    estate,
+    permissions,
+    stats: () => ({ queryCount: queries, throttledCount: throttled, now: new Date(clock.now()).toISOString() }),
+    quota: () => quota,
+    pendingFailures: () => injected.length,
+  };
+  return api;
 }

@@ -1,0 +1,111 @@
+/**
+ * Reproductions of reconciliation's defects from issue #10 §1 (and §3's deep-merging Port), through
+ * runReconciliation (test/reconcile/harness.ts) against the emulators in their unkind modes. Each asserts what a
+ * user expects; each fails on the current product, so it is committed as `it.fails` until the convergence core
+ * lands.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { normalizeResourceId } from '../../shared/azure/resourceId.js';
+import { writeEvent } from '../events/samples.js';
+import { MINUTE, SUB_A, T0, resourceId, seedSmallEstate, startHarness, type Harness } from '../reconcile/harness.js';
+import { entityFor, eventPathFor } from './support.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+async function mirroredSmallEstate(): Promise<Harness> {
+  h = await startHarness();
+  seedSmallEstate(h.arg);
+  const first = await h.run();
+  expect(first).toMatchObject({ mode: 'full', status: 'succeeded' });
+  expect(h.catalog()).toEqual(h.expected());
+  return h;
+}
+
+/** The small estate's resource ids in Resource Graph's paging order. */
+const pagingOrder = (harness: Harness) => harness.arg.estate().resources.map((r) => r.id).sort((a, b) => (normalizeResourceId(a) < normalizeResourceId(b) ? -1 : 1));
+const resourceBlueprint = (harness: Harness) => harness.settings.port.blueprints.resource;
+
+describe('issue #10 §1: reconciliation', () => {
+  // fails until the convergence core lands (issue #10 §1.2)
+  it('defect 10.2: a full sync never deletes a live resource that Resource Graph paging skipped', async () => {
+    const harness = await mirroredSmallEstate();
+    const order = pagingOrder(harness);
+    // Pages of 3; right after page 1 the first resource is deleted in Azure, so offset paging skips order[3].
+    harness.arg.setPaging({ mode: 'offset', maxRowsPerPage: 3, churn: [{ afterPage: 1, table: 'resources', changes: [{ op: 'deleteResource', id: order[0]! }] }] });
+    await harness.run({ mode: 'full' });
+    expect(harness.arg.estate().resources.map((r) => r.id)).toContain(order[3]);
+    expect(entityFor(harness.port, resourceBlueprint(harness), order[3]!)).toBeDefined();
+  });
+
+  // fails until the convergence core lands (issue #10 §1.6)
+  it('defect 10.6: a full sync keeps a resource re-created (and upserted by the real-time path) after the listing passed it', async () => {
+    h = await startHarness();
+    const harness = h;
+    seedSmallEstate(harness.arg);
+    // Sorts before every other resource ("a.a" < "microsoft.*"), so the listing has passed it by page 3.
+    const early = resourceId(SUB_A, 'RG-App', 'A.A', 'things', 'early');
+    harness.arg.upsertResource({ id: early, location: 'westeurope' });
+    expect(await harness.run()).toMatchObject({ mode: 'full', status: 'succeeded' });
+    expect(entityFor(harness.port, resourceBlueprint(harness), early)).toBeDefined();
+
+    // Deleted in Azure just before the run (its delete event still queued), then re-created while the run lists
+    // resources; the real-time path upserts it before the listing's last page comes back.
+    harness.arg.deleteResource(early);
+    harness.arg.advance(MINUTE);
+    const events = eventPathFor(harness);
+    let recreated: string | undefined;
+    harness.arg.setPaging({ maxRowsPerPage: 3 });
+    harness.arg.setPageHook(async ({ table, page }) => {
+      if (table !== 'resources' || page !== 3 || recreated) return;
+      harness.arg.advance(5_000); // time passes during the run (the run's clock is the emulator's manual clock)
+      harness.arg.upsertResource({ id: early, location: 'westeurope', tags: { v: '2' } });
+      recreated = (await events.processor.handle(writeEvent({ resourceId: early, eventTime: harness.arg.now() }))).status;
+    });
+    try {
+      await harness.run({ mode: 'full' });
+    } finally {
+      harness.arg.setPageHook(undefined);
+      await events.close();
+    }
+    expect(recreated).toBe('upserted');
+    expect(entityFor(harness.port, resourceBlueprint(harness), early)?.properties?.['tags']).toEqual({ v: '2' });
+  });
+
+  // fails until the convergence core lands (issue #10 §1.7)
+  it('defect 10.7: a change record ingested 12 minutes late still converges by a later window', async () => {
+    const harness = await mirroredSmallEstate(); // full sync at T0: cursor T0
+    harness.arg.advance(4 * MINUTE);
+    const late = resourceId(SUB_A, 'rg-data', 'Microsoft.Web', 'sites', 'late-app');
+    // Resource Graph's resources table shows it at once; its change record is ingested 12 minutes after its timestamp.
+    harness.arg.setLag({ tables: { resourcechanges: 12 * MINUTE } });
+    harness.arg.upsertResource({ id: late, location: 'westeurope' });
+    harness.arg.setLag({ tables: { resourcechanges: null } });
+    for (const at of [15, 30, 45, 60]) {
+      harness.arg.setNow(new Date(T0.getTime() + at * MINUTE));
+      expect(await harness.run()).toMatchObject({ mode: 'window', status: 'succeeded' });
+    }
+    expect(entityFor(harness.port, resourceBlueprint(harness), late)).toBeDefined();
+  });
+
+  // fails until the convergence core lands (issue #10 §3: "under which the product must still converge")
+  it('issue #10 §3: with a deep-merging Port, a removed tag is cleared and the next run writes nothing', async () => {
+    const harness = await mirroredSmallEstate();
+    harness.port.setMergeDepth('deep');
+    const order = pagingOrder(harness);
+    const tagged = harness.arg.estate().resources.find((r) => Object.keys(r.tags ?? {}).length > 1) ?? harness.arg.estate().resources.find((r) => r.id === order[0])!;
+    const [kept, ...removed] = Object.entries(tagged.tags ?? { team: 'a', cost: '1' });
+    expect(removed.length).toBeGreaterThan(0);
+    harness.arg.upsertResource({ ...tagged, tags: Object.fromEntries([kept!]) });
+    harness.arg.advance(MINUTE);
+    await harness.run();
+    expect(entityFor(harness.port, resourceBlueprint(harness), tagged.id)?.properties?.['tags']).toEqual(Object.fromEntries([kept!]));
+    harness.arg.advance(MINUTE);
+    harness.port.clearRequests();
+    await harness.run({ mode: 'full' });
+    expect(harness.catalogWrites()).toBe(0);
+  });
+});
