@@ -332,7 +332,9 @@ describe('RECONCILE_SCHEDULE (NCRONTAB, six fields, UTC)', () => {
   });
 
   it('rejects a schedule that never fires', () => {
-    expect(problem('0 0 0 30 2 *')).toBe('never fires (no date matches day 30 of month 2)');
+    expect(problem('0 0 0 30 2 *')).toBe('never fires (no date matches day 30 of month 2 on day-of-week *)');
+    // NCRONTAB needs both day and day-of-week to match: Friday the 13th comes, so this is fine.
+    expect(schedule('0 0 0 13 * 5')).toBe('0 0 0 13 * 5');
   });
 
   it('rejects a TimeSpan, which only App Service plans accept', () => {
