@@ -130,8 +130,8 @@ param logLevel string = 'info'
 ])
 param instanceMemoryMB int = 2048
 
-@description('Upper bound on Flex Consumption scale-out; it also bounds concurrent load on Port.')
-@minValue(1)
+@description('Upper bound on Flex Consumption scale-out; it also bounds concurrent load on Port. Flex accepts 40 to 1000.')
+@minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
@@ -141,9 +141,13 @@ param eventsQueueName string = 'resource-events'
 @description('Blob container that receives events Event Grid could not deliver.')
 param deadLetterContainerName string = 'eventgrid-deadletter'
 
-@description('Days a dead-lettered event is kept before the storage lifecycle policy deletes it.')
+@description('Days a dead-lettered event (a whole event, with the caller\'s claims) is kept before the lifecycle policy deletes it.')
 @minValue(1)
-param deadLetterRetentionDays int = 30
+@maxValue(30)
+param deadLetterRetentionDays int = 7
+
+@description('Blob container of the lease that keeps to one reconciliation at a time.')
+param locksContainerName string = 'azure-port-sync-locks'
 
 @description('Name for the Microsoft.Resources.Subscriptions system topic created in this resource group.')
 param systemTopicName string = '${baseName}-subscription-events'
@@ -153,6 +157,16 @@ param existingSystemTopicName string = ''
 
 @description('Resource group of existingSystemTopicName.')
 param existingSystemTopicResourceGroupName string = resourceGroup().name
+
+@description('Key Vault public network access. Disabled needs a private endpoint and VNet integration, which this template does not create.')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param keyVaultPublicNetworkAccess string = 'Enabled'
+
+@description('The secret port-client-secret is already in the vault (set with az keyvault secret set): grant the app read access to it.')
+param portClientSecretInVault bool = false
 
 @description('Log Analytics retention in days.')
 @minValue(30)
@@ -170,6 +184,12 @@ var suffix = uniqueString(resourceGroup().id)
 var storageAccountName = take('st${toLower(baseName)}${suffix}', 24)
 var keyVaultName = take('kv-${toLower(baseName)}-${suffix}', 24)
 var deploymentContainerName = 'app-package'
+// The Functions host's own containers (host locks, timer schedule status, function keys), created here so the app
+// identity's Blob Data Owner role can be scoped to them rather than to the whole account.
+var hostContainerNames = [
+  'azure-webjobs-hosts'
+  'azure-webjobs-secrets'
+]
 var portClientSecretName = 'port-client-secret'
 var reuseSystemTopic = !empty(existingSystemTopicName)
 var topicResourceGroupName = reuseSystemTopic ? existingSystemTopicResourceGroupName : resourceGroup().name
@@ -229,6 +249,24 @@ resource deadLetterContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   }
 }
 
+resource hostContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [
+  for name in hostContainerNames: {
+    parent: blobService
+    name: name
+    properties: {
+      publicAccess: 'None'
+    }
+  }
+]
+
+resource locksContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: locksContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
 resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
   parent: storage
   name: 'default'
@@ -239,12 +277,15 @@ resource eventsQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@202
   name: eventsQueueName
 }
 
-// Created up front so replay tooling and alerts can rely on it existing before the first failure.
+// Created here, not at run time: the app's queue roles cannot create queues, and replay tooling and alerts can rely
+// on it existing before the first failure.
 resource poisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
   parent: queueService
   name: '${eventsQueueName}-poison'
 }
 
+// Dead letters are whole events, with `claims` (caller names, IP addresses): keep them only as long as it takes to
+// look into a delivery failure. The policy runs once a day, so a blob can outlive the limit by up to a day.
 resource deadLetterLifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
   parent: storage
   name: 'default'
@@ -323,7 +364,9 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableRbacAuthorization: true
     enableSoftDelete: true
     softDeleteRetentionInDays: 7
-    publicNetworkAccess: 'Enabled'
+    // A deleted vault or secret can be recovered for 7 days and purged by no one, not even an owner.
+    enablePurgeProtection: true
+    publicNetworkAccess: keyVaultPublicNetworkAccess
   }
 }
 
@@ -338,57 +381,27 @@ resource portSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(
 
 // ---------------------------------------------------------------------------------------------- app roles
 
-resource appBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, appIdentity.id, builtInRoleIds.storageBlobDataOwner)
-  scope: storage
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoleIds.storageBlobDataOwner)
+// Data-plane roles on the one queue, container or secret each is for (modules/app-roles.bicep; table in README).
+module appRoles 'modules/app-roles.bicep' = {
+  name: 'app-roles-${suffix}'
+  params: {
     principalId: appIdentity.properties.principalId
-    principalType: 'ServicePrincipal'
+    identityResourceId: appIdentity.id
+    storageAccountName: storage.name
+    eventsQueueName: eventsQueue.name
+    poisonQueueName: poisonQueue.name
+    hostContainerNames: hostContainerNames
+    deploymentContainerName: deploymentContainer.name
+    locksContainerName: locksContainer.name
+    keyVaultName: vault.name
+    portClientSecretName: portClientSecretName
+    grantSecretAccess: !empty(portClientSecret) || portClientSecretInVault
+    appInsightsName: appInsights.name
   }
-}
-
-// Contributor rather than Reader + Message Processor: the host must also write to the poison queue.
-resource appQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, appIdentity.id, builtInRoleIds.storageQueueDataContributor)
-  scope: storage
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoleIds.storageQueueDataContributor)
-    principalId: appIdentity.properties.principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-// The Functions host keeps some of its own state in Table storage when AzureWebJobsStorage__tableServiceUri is set.
-resource appTableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, appIdentity.id, builtInRoleIds.storageTableDataContributor)
-  scope: storage
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoleIds.storageTableDataContributor)
-    principalId: appIdentity.properties.principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-resource appSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault.id, appIdentity.id, builtInRoleIds.keyVaultSecretsUser)
-  scope: vault
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoleIds.keyVaultSecretsUser)
-    principalId: appIdentity.properties.principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-// Despite its name, this role is what Entra-authenticated Application Insights ingestion requires.
-resource appMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(appInsights.id, appIdentity.id, builtInRoleIds.monitoringMetricsPublisher)
-  scope: appInsights
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoleIds.monitoringMetricsPublisher)
-    principalId: appIdentity.properties.principalId
-    principalType: 'ServicePrincipal'
-  }
+  dependsOn: [
+    hostContainers
+    portSecret
+  ]
 }
 
 module subscriptionReaders 'modules/reader-role.bicep' = [
@@ -463,6 +476,23 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   ]
 }
 
+// Deployments sign in with Entra ID (az login); publish-profile user names and passwords are refused.
+resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+resource ftpBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
 // Every setting shared/settings.ts reads is set here (plus the host's own), so the deployment states the whole
 // configuration; test/infra/bicep.test.ts enforces that and that each parameter default equals the code's default.
 // Not set: AzureWebJobsStorage (a connection string needs a key) and AzureWebJobsStorage__accountName (the service
@@ -513,11 +543,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   // The host starts as soon as settings land; without these roles its first start fails and the Key Vault
   // reference stays unresolved until the next refresh.
   dependsOn: [
-    appBlobOwner
-    appQueueContributor
-    appTableContributor
-    appSecretsUser
-    appMetricsPublisher
+    appRoles
     subscriptionReaders
     eventsQueue
     poisonQueue
@@ -571,6 +597,7 @@ output storageAccountName string = storage.name
 output eventsQueueName string = eventsQueue.name
 output poisonQueueName string = poisonQueue.name
 output deadLetterContainerName string = deadLetterContainer.name
+output locksContainerName string = locksContainer.name
 output keyVaultName string = vault.name
 output portClientSecretName string = portClientSecretName
 output applicationInsightsName string = appInsights.name

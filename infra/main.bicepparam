@@ -10,6 +10,8 @@ param baseName = 'portsync'
 // when PORT_CLIENT_SECRET is unset the vault is created empty and you set the secret afterwards.
 param portClientId = '<port-client-id>'
 param portClientSecret = readEnvironmentVariable('PORT_CLIENT_SECRET', '')
+// true once you have set port-client-secret in the vault yourself (PORT_CLIENT_SECRET unset): grants the app read access.
+param portClientSecretInVault = false
 param portApiUrl = 'https://api.port.io'
 
 // Reader is granted on each; add one subscription.bicep deployment per extra subscription for real-time events.

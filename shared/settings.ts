@@ -5,6 +5,7 @@
  * test/settings.test.ts and test/infra checks keep the four in step.
  */
 import { z } from 'zod';
+import { ncrontabProblem } from './ncrontab.js';
 
 /** Settings whose values must never appear in logs or error messages. */
 export const SECRET_SETTINGS: ReadonlySet<string> = new Set(['PORT_CLIENT_SECRET', 'AzureWebJobsStorage']);
@@ -12,13 +13,25 @@ export const SECRET_SETTINGS: ReadonlySet<string> = new Set(['PORT_CLIENT_SECRET
 const DURATION_PATTERN = /^(\d+)\s*(ms|s|m|h|d)$/i;
 const DURATION_UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** Parses `90s`, `15m`, `24h`, `6d` (or a bare number of seconds) into milliseconds. */
+const DURATION_FORMS = 'a duration such as 90s, 15m, 24h or 6d (ms for milliseconds)';
+
+/**
+ * Parses `90s`, `15m`, `24h`, `6d` or `50ms` into milliseconds. A bare number is not a duration: `90` could mean
+ * seconds or minutes, and guessing wrong would silently change how the app behaves.
+ */
 export function parseDurationMs(value: string): number | undefined {
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1_000;
-  const match = DURATION_PATTERN.exec(trimmed);
+  const match = DURATION_PATTERN.exec(value.trim());
   if (!match) return undefined;
   return Number(match[1]) * DURATION_UNIT_MS[match[2]!.toLowerCase()]!;
+}
+
+/** `300000` → `5m`: the largest unit that divides the value. */
+function formatDurationMs(ms: number): string {
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
+    const size = DURATION_UNIT_MS[unit]!;
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
 }
 
 const duration = (fallback: string, minMs = 0) =>
@@ -28,11 +41,12 @@ const duration = (fallback: string, minMs = 0) =>
     .transform((raw, ctx) => {
       const ms = parseDurationMs(raw);
       if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `expected a duration such as 90s, 15m, 24h or 6d, got "${raw}"` });
+        const bare = /^\d+$/.test(raw.trim());
+        ctx.addIssue({ code: 'custom', message: bare ? `"${raw.trim()}" has no unit: write ${DURATION_FORMS}` : `expected ${DURATION_FORMS}, got "${raw}"` });
         return z.NEVER;
       }
       if (ms < minMs) {
-        ctx.addIssue({ code: 'custom', message: `must be at least ${minMs / 1000}s, got "${raw}"` });
+        ctx.addIssue({ code: 'custom', message: `must be at least ${formatDurationMs(minMs)}, got "${raw}"` });
         return z.NEVER;
       }
       return ms;
@@ -178,7 +192,14 @@ export const settingsSchema = z.object({
   EVENT_SETTLE_TIME: duration('90s', 1_000),
 
   // --- Reconciliation
-  RECONCILE_SCHEDULE: z.string().default('0 */15 * * * *'),
+  // The Functions host reads it through the timer's %RECONCILE_SCHEDULE%; checking it here names a bad one at start-up.
+  RECONCILE_SCHEDULE: z
+    .string()
+    .default('0 */15 * * * *')
+    .superRefine((v, ctx) => {
+      const problem = ncrontabProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
   FULL_SYNC_INTERVAL: duration('24h', 60_000),
   MAX_CHANGE_WINDOW: duration('6d', 60_000),
   CHANGE_WINDOW_OVERLAP: duration('30m', 15 * 60_000),
@@ -232,9 +253,15 @@ export interface Settings {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
-/** Seed-era names, accepted when the current name is absent. */
-const ALIASES: Record<string, { current: string; convert: (v: string) => string }> = {
-  CHANGE_WINDOW_MINUTES: { current: 'CHANGE_WINDOW_OVERLAP', convert: (v) => `${v.trim()}m` },
+/** Seed-era names, accepted when the current name is absent; `convert` returns the current form or a problem. */
+const ALIASES: Record<string, { current: string; convert: (v: string) => { value: string } | { problem: string } }> = {
+  CHANGE_WINDOW_MINUTES: {
+    current: 'CHANGE_WINDOW_OVERLAP',
+    convert: (v) =>
+      /^\d+$/.test(v.trim())
+        ? { value: `${v.trim()}m` }
+        : { problem: `expected a whole number of minutes (seed-era alias of CHANGE_WINDOW_OVERLAP), got "${v}"` },
+  },
 };
 
 export class SettingsError extends Error {
@@ -257,7 +284,10 @@ export interface LoadSettingsOptions {
   requireQueueStorage?: boolean;
 }
 
-/** Validates the environment and returns typed settings, or throws SettingsError naming every bad key. */
+/**
+ * Validates the environment and returns typed settings, or throws SettingsError naming every bad key. Each key is
+ * parsed on its own, so one bad value never hides another, and rules across keys are checked on whatever parsed.
+ */
 export function loadSettings(
   env: Record<string, string | undefined> = process.env,
   options: LoadSettingsOptions = {},
@@ -267,43 +297,47 @@ export function loadSettings(
     const v = env[key];
     raw[key] = v === undefined || v.trim() === '' ? undefined : v;
   }
+  const problems: { key: string; message: string }[] = [];
+  /** Problems with a value that came from an alias are reported under the name the user set. */
+  const setBy: Record<string, string> = {};
+  const report = (key: string, message: string) =>
+    problems.push(setBy[key] ? { key: setBy[key], message: `${message} (as ${key})` } : { key, message: redact(key, message, raw) });
   for (const [alias, { current, convert }] of Object.entries(ALIASES)) {
     const v = env[alias];
-    if (raw[current] === undefined && v !== undefined && v.trim() !== '') raw[current] = convert(v);
-  }
-  const result = settingsSchema.safeParse(raw);
-  const problems: { key: string; message: string }[] = [];
-  if (!result.success) {
-    for (const issue of result.error.issues) {
-      const key = String(issue.path[0] ?? '(settings)');
-      problems.push({ key, message: redact(key, issue.message, raw) });
+    if (raw[current] !== undefined || v === undefined || v.trim() === '') continue;
+    const converted = convert(v);
+    if ('problem' in converted) problems.push({ key: alias, message: converted.problem });
+    else {
+      raw[current] = converted.value;
+      setBy[current] = alias;
     }
   }
-  // Checked on the raw values so it is reported together with schema problems, not after they are fixed.
+
+  const parsed: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(settingsSchema.shape) as [string, z.ZodType][]) {
+    const result = schema.safeParse(raw[key]);
+    if (result.success) parsed[key] = result.data;
+    else for (const issue of result.error.issues) report(key, issue.message);
+  }
+  const s = parsed as Partial<Parsed>;
+
+  // Rules across keys, checked on the raw or parsed values so they are reported together with everything else.
   const storageMissing =
     !raw.AzureWebJobsStorage && !raw.AzureWebJobsStorage__queueServiceUri && !raw.AzureWebJobsStorage__accountName;
   if (storageMissing && options.requireQueueStorage !== false) {
-    problems.push({
-      key: 'AzureWebJobsStorage',
-      message:
-        'is required: set a connection string (UseDevelopmentStorage=true locally) or AzureWebJobsStorage__accountName / __queueServiceUri for identity-based access',
-    });
+    report(
+      'AzureWebJobsStorage',
+      'is required: set a connection string (UseDevelopmentStorage=true locally) or AzureWebJobsStorage__accountName / __queueServiceUri for identity-based access',
+    );
   }
-  if (result.success) {
-    const s = result.data;
-    const overlap = s.CHANGE_WINDOW_OVERLAP;
-    if (overlap >= s.MAX_CHANGE_WINDOW) {
-      problems.push({ key: 'CHANGE_WINDOW_OVERLAP', message: 'must be shorter than MAX_CHANGE_WINDOW' });
-    }
-    if (s.MAX_CHANGE_WINDOW > 7 * 86_400_000) {
-      problems.push({
-        key: 'MAX_CHANGE_WINDOW',
-        message: 'must be at most 7d: Resource Graph keeps change history for 7 to 14 days',
-      });
-    }
+  if (s.MAX_CHANGE_WINDOW !== undefined && s.MAX_CHANGE_WINDOW > 7 * 86_400_000) {
+    report('MAX_CHANGE_WINDOW', 'must be at most 7d: Resource Graph keeps change history for 7 to 14 days');
   }
-  if (problems.length > 0 || !result.success) throw new SettingsError(problems);
-  return toSettings(result.data);
+  if (s.CHANGE_WINDOW_OVERLAP !== undefined && s.MAX_CHANGE_WINDOW !== undefined && s.CHANGE_WINDOW_OVERLAP >= s.MAX_CHANGE_WINDOW) {
+    report('CHANGE_WINDOW_OVERLAP', 'must be shorter than MAX_CHANGE_WINDOW');
+  }
+  if (problems.length > 0) throw new SettingsError(problems);
+  return toSettings(s as Parsed);
 }
 
 function toSettings(s: Parsed): Settings {

@@ -144,6 +144,17 @@ describe('loadSettings errors', () => {
     ]);
   });
 
+  it('reports cross-field rules in the same pass as bad keys', () => {
+    const err = settingsError({ ...minimal, LOG_LEVEL: 'loud', MAX_CHANGE_WINDOW: '1h', CHANGE_WINDOW_OVERLAP: '2h', PORT_MAX_CONCURRENCY: 'many' });
+    expect(err.problems.map((p) => p.key).sort()).toEqual(['CHANGE_WINDOW_OVERLAP', 'LOG_LEVEL', 'PORT_MAX_CONCURRENCY']);
+    expect(err.message).toMatch(/CHANGE_WINDOW_OVERLAP: must be shorter than MAX_CHANGE_WINDOW/);
+  });
+
+  it('reports a missing required setting, a bad value and host storage together', () => {
+    const err = settingsError({ PORT_CLIENT_SECRET: 'b', RECONCILE_SCHEDULE: 'often', EVENT_SETTLE_TIME: '90', MAX_CHANGE_WINDOW: '8d' });
+    expect(err.problems.map((p) => p.key).sort()).toEqual(['AzureWebJobsStorage', 'EVENT_SETTLE_TIME', 'MAX_CHANGE_WINDOW', 'PORT_CLIENT_ID', 'RECONCILE_SCHEDULE']);
+  });
+
   it('rejects a queue name that leaves no room for -poison', () => {
     expect(settingsError({ ...minimal, RESOURCE_EVENTS_QUEUE: 'Resource_Events' }).problems[0]?.key).toBe('RESOURCE_EVENTS_QUEUE');
     expect(settingsError({ ...minimal, RESOURCE_EVENTS_QUEUE: 'a'.repeat(57) }).problems[0]?.key).toBe('RESOURCE_EVENTS_QUEUE');
@@ -152,20 +163,26 @@ describe('loadSettings errors', () => {
 });
 
 describe('setting value parsing', () => {
-  it('parses durations with units and bare seconds', () => {
+  it('parses durations with a unit only', () => {
     expect(parseDurationMs('100ms')).toBe(100);
     expect(parseDurationMs('90s')).toBe(90_000);
     expect(parseDurationMs('15m')).toBe(900_000);
     expect(parseDurationMs('24h')).toBe(86_400_000);
     expect(parseDurationMs('6d')).toBe(518_400_000);
-    expect(parseDurationMs(' 45 ')).toBe(45_000);
+    expect(parseDurationMs(' 45s ')).toBe(45_000);
     expect(parseDurationMs('10M')).toBe(600_000);
-    for (const bad of ['', 'soon', '1.5h', '-5m', '5 minutes', 'm']) expect(parseDurationMs(bad), bad).toBeUndefined();
+    for (const bad of ['', 'soon', '1.5h', '-5m', '5 minutes', 'm', '45', ' 90 ']) expect(parseDurationMs(bad), bad).toBeUndefined();
+  });
+
+  it('rejects a bare number for a duration, showing the accepted forms', () => {
+    const err = settingsError({ ...minimal, EVENT_SETTLE_TIME: '90', FULL_SYNC_INTERVAL: '24' });
+    expect(err.problems.map((p) => p.key).sort()).toEqual(['EVENT_SETTLE_TIME', 'FULL_SYNC_INTERVAL']);
+    expect(err.message).toContain('EVENT_SETTLE_TIME: "90" has no unit: write a duration such as 90s, 15m, 24h or 6d (ms for milliseconds)');
   });
 
   it('enforces duration minimums', () => {
     expect(settingsError({ ...minimal, EVENT_SETTLE_TIME: '500ms' }).message).toMatch(/EVENT_SETTLE_TIME: must be at least 1s, got "500ms"/);
-    expect(settingsError({ ...minimal, CHANGE_WINDOW_OVERLAP: '10m' }).message).toMatch(/CHANGE_WINDOW_OVERLAP: must be at least 900s/);
+    expect(settingsError({ ...minimal, CHANGE_WINDOW_OVERLAP: '10m' }).message).toMatch(/CHANGE_WINDOW_OVERLAP: must be at least 15m, got "10m"/);
     expect(loadSettings({ ...minimal, FULL_SYNC_INTERVAL: '6h' }).reconcile.fullSyncIntervalMs).toBe(21_600_000);
   });
 
@@ -252,10 +269,79 @@ describe('seed-era alias CHANGE_WINDOW_MINUTES', () => {
     expect(loadSettings({ ...minimal, CHANGE_WINDOW_MINUTES: '15', CHANGE_WINDOW_OVERLAP: '20m' }).reconcile.overlapMs).toBe(20 * 60_000);
   });
 
-  it('is validated under the current name', () => {
+  it('is reported under the name that was set', () => {
     expect(settingsError({ ...minimal, CHANGE_WINDOW_MINUTES: 'soon' }).problems).toEqual([
-      expect.objectContaining({ key: 'CHANGE_WINDOW_OVERLAP' }),
+      { key: 'CHANGE_WINDOW_MINUTES', message: 'expected a whole number of minutes (seed-era alias of CHANGE_WINDOW_OVERLAP), got "soon"' },
     ]);
+    expect(settingsError({ ...minimal, CHANGE_WINDOW_MINUTES: '2' }).problems).toEqual([
+      { key: 'CHANGE_WINDOW_MINUTES', message: 'must be at least 15m, got "2m" (as CHANGE_WINDOW_OVERLAP)' },
+    ]);
+  });
+
+  it('is subject to the cross-field rules of the current name', () => {
+    expect(settingsError({ ...minimal, CHANGE_WINDOW_MINUTES: '120', MAX_CHANGE_WINDOW: '1h' }).problems).toEqual([
+      { key: 'CHANGE_WINDOW_MINUTES', message: 'must be shorter than MAX_CHANGE_WINDOW (as CHANGE_WINDOW_OVERLAP)' },
+    ]);
+  });
+});
+
+describe('RECONCILE_SCHEDULE (NCRONTAB, six fields, UTC)', () => {
+  const schedule = (value: string) => loadSettings({ ...minimal, RECONCILE_SCHEDULE: value }).reconcile.schedule;
+  const problem = (value: string) => {
+    const err = settingsError({ ...minimal, RECONCILE_SCHEDULE: value });
+    expect(err.problems.map((p) => p.key)).toEqual(['RECONCILE_SCHEDULE']);
+    return err.problems[0]!.message;
+  };
+
+  it('accepts what the Functions host accepts', () => {
+    for (const ok of [
+      '0 */15 * * * *',
+      '0 0 * * * *',
+      '30 5 2 * * 1-5',
+      '0 0 9-17 * * Mon-Fri',
+      '0 0 0 1 Jan,Jul *',
+      '0 0 0 * * Monday',
+      '5/15 * * * * *',
+      '0 0,30 8-18/2 * * *',
+      '0 0 0 29 2 *',
+    ]) {
+      expect(schedule(ok), ok).toBe(ok);
+    }
+  });
+
+  it('rejects anything but six fields, naming them', () => {
+    expect(problem('*/5 * * * *')).toBe(
+      'expected six fields {second} {minute} {hour} {day} {month} {day-of-week}, got 5; for a five-field cron expression prefix the seconds: "0 */5 * * * *"',
+    );
+    expect(problem('0 0 0 * * * 2030')).toMatch(/^expected six fields .* got 7$/);
+    expect(problem('often')).toMatch(/^expected six fields .* got 1$/);
+  });
+
+  it('rejects values out of range, naming the field', () => {
+    expect(problem('61 * * * * *')).toBe('second "61" is out of range 0-59');
+    expect(problem('0 0 24 * * *')).toBe('hour "24" is out of range 0-23');
+    expect(problem('0 0 0 * * 7')).toBe('day-of-week "7" is out of range 0-6 (0 is Sunday)');
+    expect(problem('0 0 0 0 * *')).toBe('day "0" is out of range 1-31');
+  });
+
+  it('rejects cron extensions NCRONTAB does not have', () => {
+    for (const bad of ['0 0 0 L * *', '0 0 0 ? * *', '0 0 0 1W * *', '0 0 0 * * 5#2']) {
+      expect(problem(bad), bad).toMatch(/is not NCRONTAB syntax: use numbers, names, \*, ranges a-b, lists a,b and steps \/n/);
+    }
+    expect(problem('0 0 0 * * Funday')).toBe('day-of-week "Funday" is not a day name (Sunday … Saturday, or a prefix such as Mon)');
+    expect(problem('0 */0 * * * *')).toBe('minute "*/0": a step must be a whole number of at least 1');
+  });
+
+  it('rejects a schedule that never fires', () => {
+    expect(problem('0 0 0 30 2 *')).toBe('never fires (no date matches day 30 of month 2 on day-of-week *)');
+    // NCRONTAB needs both day and day-of-week to match: Friday the 13th comes, so this is fine.
+    expect(schedule('0 0 0 13 * 5')).toBe('0 0 0 13 * 5');
+  });
+
+  it('rejects a TimeSpan, which only App Service plans accept', () => {
+    expect(problem('00:15:00')).toBe(
+      'a TimeSpan schedule ("00:15:00") works only on an App Service plan, not on Flex Consumption: write it as NCRONTAB, e.g. "0 */15 * * * *"',
+    );
   });
 });
 

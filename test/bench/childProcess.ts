@@ -26,8 +26,8 @@ export interface ChildOptions {
 
 export async function runInChild<R extends AppResult>(job: AppJob, options: ChildOptions): Promise<R> {
   const fromSource = options.runtime === 'source';
-  const entry = fromSource ? path.join(REPO_ROOT, 'test', 'bench', 'app.ts') : path.join(REPO_ROOT, 'dist', 'test', 'bench', 'app.js');
-  if (!existsSync(entry)) throw new Error(`bench: ${entry} is missing${fromSource ? '' : ' (run npm run build first; npm run bench does)'}`);
+  const entry = fromSource ? path.join(REPO_ROOT, 'test', 'bench', 'app.ts') : path.join(REPO_ROOT, 'dist-bench', 'test', 'bench', 'app.js');
+  if (!existsSync(entry)) throw new Error(`bench: ${entry} is missing${fromSource ? '' : ' (compile it with tsc -p tsconfig.bench.json; npm run bench does)'}`);
   const execArgv = [...(fromSource ? ['--import', 'tsx'] : []), ...(options.execArgv ?? [])];
   const child = fork(entry, [], {
     execArgv,

@@ -1,6 +1,6 @@
 /**
  * The repository root, found by walking up to our package.json, so the same code works from test/bench (tsx) and
- * from dist/test/bench (compiled, which `npm run bench` runs the application side from).
+ * from dist-bench/test/bench (compiled, which `npm run bench` runs the application side from).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';

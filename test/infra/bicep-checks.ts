@@ -44,7 +44,7 @@ export function loadBicepFiles(dir: string, extension = '.bicep'): BicepFile[] {
 
 // ------------------------------------------------------------------------------------------ tree helpers
 
-function where(file: BicepFile, node: SyntaxNode): string {
+export function where(file: BicepFile, node: SyntaxNode): string {
   return `${relative(process.cwd(), file.path) || file.path}:${node.startPosition.row + 1}:${node.startPosition.column + 1}`;
 }
 
@@ -61,7 +61,7 @@ export function literalString(node: SyntaxNode | undefined | null): string | und
   return text.slice(1, -1).replace(/\\(.)/g, (_m, ch: string) => ({ n: '\n', r: '\r', t: '\t' })[ch] ?? ch);
 }
 
-function literalBoolean(node: SyntaxNode | undefined): boolean | undefined {
+export function literalBoolean(node: SyntaxNode | undefined): boolean | undefined {
   if (!node || node.type !== 'boolean') return undefined;
   return node.text === 'true';
 }
@@ -93,7 +93,7 @@ function objectKeys(object: SyntaxNode | undefined): { key: string; value: Synta
     .map((c) => ({ key: propertyKey(c), value: propertyValue(c), node: c }));
 }
 
-function arrayItems(node: SyntaxNode | undefined): SyntaxNode[] | undefined {
+export function arrayItems(node: SyntaxNode | undefined): SyntaxNode[] | undefined {
   if (!node || node.type !== 'array') return undefined;
   return node.namedChildren.filter((c) => c.type !== 'comment');
 }
@@ -150,7 +150,7 @@ function modulesOf(file: BicepFile): ModuleDeclaration[] {
   }));
 }
 
-function decoratorNames(declaration: SyntaxNode): string[] {
+export function decoratorNames(declaration: SyntaxNode): string[] {
   const decorators = declaration.previousNamedSibling;
   if (!decorators || decorators.type !== 'decorators') return [];
   return decorators.descendantsOfType('call_expression').map((c) => c.namedChildren[0]?.text ?? '');
@@ -344,7 +344,7 @@ export interface ParameterDefault {
   maxValue?: number;
 }
 
-function decoratorNumber(declaration: SyntaxNode, name: string): number | undefined {
+export function decoratorNumber(declaration: SyntaxNode, name: string): number | undefined {
   const decorators = declaration.previousNamedSibling;
   if (!decorators || decorators.type !== 'decorators') return undefined;
   for (const call of decorators.descendantsOfType('call_expression')) {
