@@ -14,7 +14,7 @@ import { QueueRecheckScheduler, type QueueSender } from './recheck.js';
 export interface EventQueues {
   /** The events queue (re-checks are sent back to it). */
   events: QueueSender;
-  /** `<queue>-poison`, created on first use. */
+  /** `<queue>-poison` (created by Bicep; created here only where it is missing and the identity may). */
   poison: QueueSender;
 }
 
@@ -23,17 +23,19 @@ export async function createEventQueues(events: Settings['events']): Promise<Eve
   const service = await createQueueServiceClient(events.storage);
   const eventsQueue = service.getQueueClient(events.queueName);
   const poisonQueue = service.getQueueClient(events.poisonQueueName);
-  let poisonReady: Promise<unknown> | undefined;
   return {
     events: eventsQueue,
     poison: {
       async sendMessage(text, options) {
-        poisonReady ??= poisonQueue.createIfNotExists().catch((error: unknown) => {
-          poisonReady = undefined;
-          throw error;
-        });
-        await poisonReady;
-        return poisonQueue.sendMessage(text, options);
+        try {
+          return await poisonQueue.sendMessage(text, options);
+        } catch (error) {
+          // Bicep creates both queues (the app's role on them cannot create queues). Only a local or hand-made setup
+          // lacks the poison queue; there the connection string may create it.
+          if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+          await poisonQueue.createIfNotExists();
+          return poisonQueue.sendMessage(text, options);
+        }
       },
     },
   };
