@@ -182,6 +182,36 @@ describe('toPortIdentifier', () => {
     expect(new Set(variants).size).toBe(variants.length);
   });
 
+  // Issue #10 §1.3: a space used to become `_`, so these two legal metric alert names mirrored as one entity.
+  it('regression: "High CPU" and "High_CPU" get different identifiers', () => {
+    const alert = (name: string) => `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Insights/metricAlerts/${name}`;
+    expect(toPortIdentifier(alert('High CPU'))).not.toBe(toPortIdentifier(alert('High_CPU')));
+  });
+
+  it('regression: the =xx escape is padded, so "rg\\t0" and "rg\\u0090" differ', () => {
+    expect(toPortIdentifier(`/subscriptions/${SUB}/resourceGroups/rg\t0`)).not.toBe(toPortIdentifier(`/subscriptions/${SUB}/resourceGroups/rg\u0090`));
+  });
+
+  it('exhaustive: no two distinct names over a confusable alphabet share an identifier (lengths 0-4)', () => {
+    // Characters that look alike once escaped: the escape character, hex digits, the marker letters, space and `_`,
+    // a control character and its padded neighbour, an astral code point and a lone surrogate.
+    const alphabet = [' ', '_', '=', '2', '0', 'u', 'h', 'a', '\t', '\u0090', '😀', '\ud83d'];
+    const names: string[] = [''];
+    for (let length = 1, layer = ['']; length <= 4; length++) {
+      layer = layer.flatMap((prefix) => alphabet.map((ch) => prefix + ch));
+      names.push(...layer);
+    }
+    const seen = new Map<string, string>();
+    for (const name of names) {
+      const id = `/subscriptions/${SUB}/resourceGroups/rg${name}`;
+      const identifier = toPortIdentifier(id);
+      const previous = seen.get(identifier);
+      if (previous !== undefined) expect.fail(`${JSON.stringify(previous)} and ${JSON.stringify(name)} both map to ${identifier}`);
+      seen.set(identifier, name);
+    }
+    expect(seen.size).toBe(names.length);
+  });
+
   it('long ids are truncated to 1000 characters with a stable hash suffix', () => {
     const long = `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Web/sites/${'a'.repeat(1200)}`;
     const other = `${long.slice(0, -1)}b`;
