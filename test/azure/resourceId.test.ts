@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { PermanentError } from '../../shared/errors.js';
 import {
   PORT_IDENTIFIER_PATTERN,
+  fromPortIdentifier,
   isWithinResourceGroup,
   normalizeResourceId,
   parseResourceId,
@@ -166,7 +167,10 @@ describe('helpers', () => {
 describe('toPortIdentifier', () => {
   it.each([
     ['plain', `/subscriptions/${SUB}/resourceGroups/RG/providers/Microsoft.Web/sites/App1`, `/subscriptions/${SUB}/resourcegroups/rg/providers/microsoft.web/sites/app1`],
-    ['space becomes _ (as Port’s own Azure tools do)', `/subscriptions/${SUB}/resourceGroups/my rg`, `/subscriptions/${SUB}/resourcegroups/my_rg`],
+    ['a space is escaped (a literal _ stays _)', `/subscriptions/${SUB}/resourceGroups/my rg_1`, `/subscriptions/${SUB}/resourcegroups/my=20rg_1`],
+    ['quote and pipe are escaped', `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Sql/servers/s1/databases/o'brien|x`, `/subscriptions/${SUB}/resourcegroups/rg/providers/microsoft.sql/servers/s1/databases/o=27brien=7cx`],
+    ['control characters are escaped with padding', `/subscriptions/${SUB}/resourceGroups/rg\t0`, `/subscriptions/${SUB}/resourcegroups/rg=090`],
+    ['a lone surrogate is escaped on its own', `/subscriptions/${SUB}/resourceGroups/rg\ud83d`, `/subscriptions/${SUB}/resourcegroups/rg=u00d83d`],
     ['parentheses are escaped', `/subscriptions/${SUB}/resourceGroups/rg(1)`, `/subscriptions/${SUB}/resourcegroups/rg=281=29`],
     ['= itself is escaped', `/subscriptions/${SUB}/resourceGroups/a=b`, `/subscriptions/${SUB}/resourcegroups/a=3db`],
     ['unicode letters are kept', `/subscriptions/${SUB}/resourceGroups/Café`, `/subscriptions/${SUB}/resourcegroups/café`],
@@ -216,10 +220,37 @@ describe('toPortIdentifier', () => {
     const long = `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Web/sites/${'a'.repeat(1200)}`;
     const other = `${long.slice(0, -1)}b`;
     const id = toPortIdentifier(long);
-    expect(id.length).toBeLessThanOrEqual(1000);
+    expect(id).toHaveLength(1000);
+    expect(id).toMatch(/=h[0-9a-f]{32}$/);
     expect(PORT_IDENTIFIER_PATTERN.test(id)).toBe(true);
     expect(toPortIdentifier(long.toUpperCase())).toBe(id);
     expect(toPortIdentifier(other)).not.toBe(id);
+    expect(fromPortIdentifier(id)).toBeUndefined();
+  });
+
+  it('truncation keeps whole escapes and never splits a surrogate pair', () => {
+    const base = `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Web/sites/`;
+    for (let pad = 0; pad < 10; pad++) {
+      const identifier = toPortIdentifier(`${base}${'a'.repeat(pad)}${'(😀𝐀'.repeat(200)}`);
+      expect(identifier.length).toBeLessThanOrEqual(1000);
+      const prefix = identifier.slice(0, -34);
+      expect(fromPortIdentifier(prefix), prefix.slice(-20)).toBeDefined();
+      expect(prefix).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/);
+    }
+  });
+
+  it('an id of exactly 1000 escaped characters is kept whole; one more is truncated', () => {
+    const base = `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Web/sites/`;
+    const exact = `${base}${'a'.repeat(1000 - base.length)}`;
+    expect(toPortIdentifier(exact)).toBe(exact.toLowerCase());
+    expect(toPortIdentifier(`${exact}a`)).toMatch(/=h[0-9a-f]{32}$/);
+  });
+
+  it('fromPortIdentifier rejects what toPortIdentifier never writes', () => {
+    for (const bad of ['a=', 'a=2', 'a=zz', 'a=u01f6', 'a=u000041', 'a=41', 'a=2f', 'a=u110000', 'a b', `a=h${'0'.repeat(32)}`]) {
+      expect(fromPortIdentifier(bad), bad).toBeUndefined();
+    }
+    expect(fromPortIdentifier('my=20rg=3d=u01f600')).toBe('my rg=😀');
   });
 
   it('the Event Grid sample resourceUri and the Resource Graph id of the same resource agree', () => {
@@ -264,6 +295,47 @@ describe('toPortIdentifier', () => {
         expect(PORT_IDENTIFIER_PATTERN.test(identifier)).toBe(true);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  /** Name characters chosen to collide if the escape scheme were ambiguous, plus any UTF-16 unit at all. */
+  const hostileUnit = fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom(' ', '_', '=', '2', '0', 'u', 'h', "'", '|', '"', '\\', '\n', '\t', '\u0090', '(', '😀', '\ud83d', 'é', 'ß', 'İ') },
+    { weight: 1, arbitrary: fc.integer({ min: 0, max: 0xffff }).map((n) => String.fromCharCode(n)) },
+    { weight: 1, arbitrary: fc.integer({ min: 0x10000, max: 0x10ffff }).map((n) => String.fromCodePoint(n)) },
+  );
+  const hostileName = (maxLength: number) => fc.string({ minLength: 1, maxLength, unit: hostileUnit }).filter((s) => !s.includes('/'));
+  /** Ids whose escaped length falls on both sides of the 1000-character limit. */
+  const hostileId = fc
+    .tuple(fc.uuid(), hostileName(20), hostileName(40), fc.integer({ min: 0, max: 1100 }), hostileName(30))
+    .map(([sub, rg, name, pad, tail]) => `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Insights/metricAlerts/${name}${'x'.repeat(pad)}${tail}`);
+
+  it('property: an identifier decodes back to the normalised id unless it was truncated (so it is injective)', () => {
+    fc.assert(
+      fc.property(hostileId, (id) => {
+        const identifier = toPortIdentifier(id);
+        expect(identifier.length).toBeLessThanOrEqual(1000);
+        expect(PORT_IDENTIFIER_PATTERN.test(identifier)).toBe(true);
+        const truncated = /=h[0-9a-f]{32}$/.test(identifier);
+        // Truncated identifiers never decode and untruncated ones always do: the two sets cannot meet.
+        expect(fromPortIdentifier(identifier)).toBe(truncated ? undefined : normalizeResourceId(id));
+        expect(identifier.includes('=h')).toBe(truncated);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('property: changing one character to a confusable one changes the identifier', () => {
+    fc.assert(
+      fc.property(hostileId, fc.nat(), hostileUnit, (id, at, replacement) => {
+        const chars = [...id];
+        const index = 60 + (at % Math.max(1, chars.length - 60));
+        if (index >= chars.length || replacement === '/') return;
+        const other = [...chars.slice(0, index), replacement, ...chars.slice(index + 1)].join('');
+        if (normalizeResourceId(other) === normalizeResourceId(id)) return;
+        expect(toPortIdentifier(other)).not.toBe(toPortIdentifier(id));
+      }),
+      { numRuns: 1000 },
     );
   });
 
