@@ -47,7 +47,8 @@ const NON_RESOURCE_NAMESPACES: ReadonlySet<string> = new Set(['microsoft.authori
 
 function invalid(id: string, problem: string): PermanentError {
   const shown = id.length > 300 ? `${id.slice(0, 300)}…` : id;
-  return new PermanentError(`Not an Azure resource id (${problem}): "${shown}"`, {
+  // JSON quoting: a control character or lone surrogate in the id is shown escaped, never raw in a log line.
+  return new PermanentError(`Not an Azure resource id (${problem}): ${JSON.stringify(shown)}`, {
     source: 'input',
     code: 'InvalidResourceId',
   });
@@ -66,17 +67,49 @@ function isNonResourceType(fullType: string): boolean {
   return NON_RESOURCE_TYPES.some((t) => fullType === t || fullType.startsWith(`${t}/`));
 }
 
+/** Longer than any id Azure's per-name length limits allow; also the bound of a re-check message's id. */
+export const MAX_RESOURCE_ID_LENGTH = 2048;
+const CONTROL_CHARACTER = /\p{Cc}/u;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Why `id` cannot be an ARM id, or undefined when it can. Names are otherwise free: Azure's naming rules differ per
+ * resource type and admit quotes, pipes, spaces, parentheses and any script (`o'brien-sales`, `ml|team`,
+ * `High CPU`), and nothing downstream depends on a name's characters (queries take ids as escaped literals,
+ * identifiers escape them). What no ARM id has:
+ * - a start other than `/subscriptions/` (one trailing `/` is tolerated);
+ * - an empty segment (`//`): every type and name in the path is non-empty;
+ * - a control character (Unicode Cc: U+0000–U+001F, U+007F–U+009F): no naming rule admits one, and ARM ids
+ *   travel in request URLs;
+ * - a lone surrogate: it has no UTF-8 form, so it cannot be in a URL or in JSON that Azure writes;
+ * - more than 2048 characters.
+ * The type/name structure (a name after every type) is checked by parseResourceId.
+ */
+export function armIdProblem(id: string): string | undefined {
+  if (typeof id !== 'string') return 'not a string';
+  if (id.trim() === '') return 'empty';
+  if (id.length > MAX_RESOURCE_ID_LENGTH) return `${id.length} characters, longer than ${MAX_RESOURCE_ID_LENGTH}`;
+  const control = CONTROL_CHARACTER.exec(id);
+  if (control) return `control character U+${control[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} at ${control.index}`;
+  if (LONE_SURROGATE.test(id)) return 'an unpaired UTF-16 surrogate';
+  if (!/^\/subscriptions\//i.test(id)) return 'must start with /subscriptions/';
+  const segments = id.replace(/\/$/, '').split('/').slice(1);
+  const empty = segments.indexOf('');
+  if (empty >= 0) return `segment ${empty + 1} is empty`;
+  return undefined;
+}
+
 /**
  * Parses a subscription-scoped ARM id. Throws PermanentError({source:'input'}) naming the problem for anything
- * else (tenant-level ids, type prefixes without a name, empty strings).
+ * that cannot be one (armIdProblem; tenant-level ids, type prefixes without a name).
  */
 export function parseResourceId(id: string): ParsedResourceId {
-  if (typeof id !== 'string' || id.trim() === '') throw invalid(String(id), 'empty');
+  const problem = armIdProblem(id);
+  if (problem !== undefined) throw invalid(String(id), problem);
   const normalized = normalizeResourceId(id);
   // Segments keep the original casing for names; comparisons use lower-case.
   const segments = id.split('/').filter((s) => s !== '');
   const lower = segments.map((s) => s.toLowerCase());
-  if (lower[0] !== 'subscriptions') throw invalid(id, 'must start with /subscriptions/');
   if (segments.length < 2) throw invalid(id, 'missing the subscription id');
   const subscriptionId = segments[1]!;
   const subscriptionPath = `/subscriptions/${lower[1]}`;

@@ -68,8 +68,12 @@ const cases: [string, string, Expected][] = [
     { kind: 'resource', resourceGroup: 'rg (prod).v2', name: 'my site(1).x' },
   ],
   ['unicode names', `/subscriptions/${SUB}/resourceGroups/rg-café/providers/Microsoft.Web/sites/Ünïcødé`, { kind: 'resource', name: 'Ünïcødé', resourceGroup: 'rg-café' }],
-  ['duplicate slashes', `//subscriptions/${SUB}//resourceGroups/rg1///`, { kind: 'resourceGroup', normalized: `/subscriptions/${SUB}/resourcegroups/rg1` }],
-  ['missing leading slash', `subscriptions/${SUB}/resourceGroups/rg1`, { kind: 'resourceGroup', normalized: `/subscriptions/${SUB}/resourcegroups/rg1` }],
+  ['one trailing slash', `/subscriptions/${SUB}/resourceGroups/rg1/`, { kind: 'resourceGroup', normalized: `/subscriptions/${SUB}/resourcegroups/rg1` }],
+  [
+    'quotes, pipes, backslashes and spaces in names (Azure names allow them)',
+    `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Sql/servers/s1/databases/o'brien "x" | y\\z`,
+    { kind: 'childResource', name: `o'brien "x" | y\\z`, type: 'microsoft.sql/servers/databases' },
+  ],
   [
     'subscription-level resource',
     `/subscriptions/${SUB}/providers/Microsoft.Security/pricings/VirtualMachines`,
@@ -129,6 +133,16 @@ describe('parseResourceId', () => {
     ['type prefix without name', `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines`],
     ['providers without namespace', `/subscriptions/${SUB}/resourceGroups/rg/providers`],
     ['unknown segment', `/subscriptions/${SUB}/resourceGroups/rg/things/x`],
+    ['duplicate slashes', `//subscriptions/${SUB}//resourceGroups/rg1`],
+    ['an empty name', `/subscriptions/${SUB}/resourceGroups//providers/A.B/c/d`],
+    ['two trailing slashes', `/subscriptions/${SUB}/resourceGroups/rg1//`],
+    ['missing leading slash', `subscriptions/${SUB}/resourceGroups/rg1`],
+    ['a line break', `/subscriptions/${SUB}/resourceGroups/rg1\n| take 1`],
+    ['a NUL', `/subscriptions/${SUB}/resourceGroups/rg\u0000`],
+    ['DEL', `/subscriptions/${SUB}/resourceGroups/rg\u007f`],
+    ['a C1 control character', `/subscriptions/${SUB}/resourceGroups/rg\u0085`],
+    ['a lone surrogate', `/subscriptions/${SUB}/resourceGroups/rg\ud83d`],
+    ['over 2048 characters', `/subscriptions/${SUB}/resourceGroups/${'r'.repeat(2048)}`],
   ])('rejects %s with a PermanentError naming the id', (_label, id) => {
     let caught: unknown;
     try {
