@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseQueueMessage } from '../../shared/sync/events/message.js';
 import { parseRecheckMessage, nextRecheckDelayMs, QueueRecheckScheduler } from '../../shared/sync/events/recheck.js';
-import { poisonBody } from '../../shared/sync/events/poison.js';
+import { poisonBody, stripPersonalData } from '../../shared/sync/events/poison.js';
+import { personalDataIn } from './layers.js';
 import { SAMPLE_NAMES, loadSample, sampleEvent, toQueueText, type SampleSchema } from './samples.js';
 
 const SUB = '0b1f6471-1bf0-4dda-aec3-cb9272f09590';
@@ -126,17 +127,88 @@ describe('re-check timing', () => {
 });
 
 describe('poison body', () => {
-  it('keeps the event but strips caller PII', () => {
+  const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+  /** The handler's inputs for one event, in every encoding it accepts (and base64 of base64, which it poisons). */
+  const encodings = (event: Record<string, unknown>): [string, unknown][] => {
+    const json = JSON.stringify(event);
+    return [
+      ['a parsed object', event],
+      ['a JSON string', json],
+      ['base64 JSON', b64(json)],
+      ['a double-encoded JSON string', JSON.stringify(json)],
+      ['a JSON string of base64 JSON', JSON.stringify(b64(json))],
+      ['base64 of base64 JSON', b64(b64(json))],
+      ['a Buffer of JSON', Buffer.from(json)],
+      ['a JSON array of events', [event, event]],
+      ['JSON text of an array of events', JSON.stringify([event, event])],
+      ['an event whose data is JSON text', { ...event, data: JSON.stringify(event['data']) }],
+    ];
+  };
+  for (const schema of ['event-grid-schema', 'cloud-events-schema'] as SampleSchema[]) {
+    // The delete samples carry all three: claims, authorization and httpRequest.
+    const event = sampleEvent('resource_delete_success', { resourceId: ID, schema });
+    for (const [label, body] of encodings(event)) {
+      it(`${schema}, ${label}: no layer keeps personal data, and the envelope replays as the original parses`, () => {
+        expect(personalDataIn(typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : JSON.stringify(body))).not.toEqual([]);
+        const stored = poisonBody(body, 'because', 'm-1');
+        expect(personalDataIn(stored)).toEqual([]);
+        const envelope = JSON.parse(stored) as Record<string, unknown>;
+        expect(envelope).toMatchObject({ azurePortSyncPoisoned: 1, reason: 'because', messageId: 'm-1' });
+        expect(envelope).toHaveProperty('body');
+        expect(parseQueueMessage(envelope)).toEqual(parseQueueMessage(body));
+        expect(parseQueueMessage(toQueueText(envelope))).toEqual(parseQueueMessage(body));
+      });
+    }
+  }
+
+  it('keeps everything but the personal data, in the original encoding', () => {
     const event = sampleEvent('resource_delete_success', { resourceId: ID });
-    const stored = JSON.parse(poisonBody(event, 'because')) as Record<string, unknown>;
-    expect(stored['id']).toBe(event['id']);
-    expect(Object.keys(stored['data'] as object).sort()).toEqual(
+    const stored = JSON.parse(poisonBody(event, 'because')) as { body: Record<string, unknown> };
+    expect(stored.body['id']).toBe(event['id']);
+    expect(Object.keys(stored.body['data'] as object).sort()).toEqual(
       ['correlationId', 'operationName', 'resourceProvider', 'resourceUri', 'status', 'subscriptionId', 'tenantId'].sort(),
     );
+    const asBase64 = JSON.parse(poisonBody(b64(JSON.stringify(event)), 'because')) as { body: string };
+    expect(JSON.parse(Buffer.from(asBase64.body, 'base64').toString('utf8'))).toEqual(stored.body);
+    // Nothing to remove: the body is kept byte for byte.
+    const clean = b64(JSON.stringify(stored.body));
+    expect((JSON.parse(poisonBody(clean, 'r')) as { body: string }).body).toBe(clean);
   });
-  it('keeps non-JSON text verbatim and wraps oversized bodies with the reason', () => {
-    expect(poisonBody('not json', 'r')).toBe('not json');
-    const big = JSON.parse(poisonBody('y'.repeat(60_000), 'too big', 'm-1')) as Record<string, unknown>;
-    expect(big).toMatchObject({ azurePortSyncPoisoned: 1, reason: 'too big', messageId: 'm-1', originalBytes: 60_000 });
+
+  it('strips PII keys in any casing and at any depth', () => {
+    const body = { a: [{ b: { Claims: 1, AUTHORIZATION: 2, httprequest: 3, keep: 4 } }], data: { nested: { deeper: { claims: { upn: 'x' } } } } };
+    expect(stripPersonalData(body)).toEqual({ a: [{ b: { keep: 4 } }], data: { nested: { deeper: {} } } });
+  });
+
+  it('stores a summary, not the text, when no layer decodes to JSON', () => {
+    for (const body of ['not json {"claims":{"ipaddr":"{IP-address}"', b64('{"claims":'), 'eyJub3QiOiJjbG9zZWQ', Buffer.from([0xff, 0xfe, 0x00])]) {
+      const stored = JSON.parse(poisonBody(body, 'r', 'm-2')) as Record<string, unknown>;
+      expect(stored).toMatchObject({ azurePortSyncPoisoned: 1, reason: 'r', messageId: 'm-2', bodyOmitted: expect.stringMatching(/decodes to no JSON/) });
+      expect(stored).not.toHaveProperty('body');
+      expect(stored['originalBytes']).toBe(Buffer.byteLength(typeof body === 'string' ? body : body));
+      expect(parseQueueMessage(stored)).toMatchObject({ kind: 'malformed', reason: expect.stringMatching(/envelope without the original message/) });
+    }
+  });
+
+  it('summarises bodies nested too deep to walk instead of failing', () => {
+    const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+    expect(JSON.parse(poisonBody(deep, 'r'))).toMatchObject({ bodyOmitted: expect.any(String) });
+  });
+
+  it('wraps oversized bodies with the reason and a stripped prefix', () => {
+    const event = sampleEvent('resource_delete_success', { resourceId: ID });
+    const big = { ...event, data: { ...(event['data'] as object), padding: 'y'.repeat(60_000) } };
+    const stored = JSON.parse(poisonBody(big, 'too big', 'm-1')) as Record<string, unknown>;
+    expect(stored).toMatchObject({ azurePortSyncPoisoned: 1, reason: 'too big', messageId: 'm-1', bodyOmitted: expect.stringMatching(/over the/) });
+    expect(String(stored['bodyPrefix'])).toContain(String(event['id']));
+    expect(personalDataIn(JSON.stringify(stored))).toEqual([]);
+  });
+
+  it('a replayed envelope poisoned again is stored once, with the new reason', () => {
+    const event = sampleEvent('resource_delete_success', { resourceId: ID });
+    const first = JSON.parse(poisonBody(event, 'first')) as Record<string, unknown>;
+    const second = JSON.parse(poisonBody(first, 'second')) as Record<string, unknown>;
+    expect(second['reason']).toBe('second');
+    expect(second['body']).toEqual(first['body']);
   });
 });

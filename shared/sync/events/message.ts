@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import type { ResourceWriteSuccessEventData } from '@azure/eventgrid';
+import { POISON_MARKER } from './poison.js';
 import { parseRecheckMessage, RECHECK_MARKER, type RecheckMessage } from './recheck.js';
 
 /** The Storage queue limit; a decoded body this large cannot have come through a real queue message. */
@@ -175,8 +176,15 @@ function toEvent(
   };
 }
 
+/** Envelopes inside envelopes (a replayed message poisoned again before poison.ts flattened them). */
+const MAX_ENVELOPES = 3;
+
 /** Classifies one queue message body. Never throws. */
 export function parseQueueMessage(message: unknown): ParsedMessage {
+  return parseBody(message, 0);
+}
+
+function parseBody(message: unknown, envelopes: number): ParsedMessage {
   const decoded = decodeBody(message);
   if (!decoded.ok) return { kind: 'malformed', reason: decoded.reason };
   let value = decoded.value;
@@ -199,6 +207,15 @@ export function parseQueueMessage(message: unknown): ParsedMessage {
     return { kind: 'malformed', reason: `message is ${value === null ? 'null' : `a ${Array.isArray(value) ? 'nested array' : typeof value}`}, expected one JSON event object` };
   }
   const record = value as Record<string, unknown>;
+  if (POISON_MARKER in record) {
+    // A poison-queue envelope put back by replay-poison: process the message it kept.
+    if (!('body' in record)) {
+      const why = typeof record['bodyOmitted'] === 'string' ? record['bodyOmitted'] : 'no body';
+      return { kind: 'malformed', reason: `a poison-queue envelope without the original message (${why.slice(0, 200)}); nothing to replay` };
+    }
+    if (envelopes >= MAX_ENVELOPES) return { kind: 'malformed', reason: `poison-queue envelopes nested more than ${MAX_ENVELOPES} deep` };
+    return parseBody(record['body'], envelopes + 1);
+  }
   if (RECHECK_MARKER in record) {
     const recheck = parseRecheckMessage(record);
     return recheck.ok ? { kind: 'recheck', recheck: recheck.value } : { kind: 'malformed', reason: recheck.reason };
