@@ -4,9 +4,20 @@
  * copy with the reason and completes the message, so the host's own poison route is never taken.
  * Real Azurite and test/support/queueHost.ts (the host's retry and poison semantics, host.json's maxDequeueCount).
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toPortIdentifier } from '../../shared/azure/resourceId.js';
+import { RetryableError } from '../../shared/errors.js';
+import { silentLogger } from '../../shared/log.js';
+import { mapRow } from '../../shared/mapping/index.js';
+import { DEFAULT_BLUEPRINT_IDS } from '../../shared/port/blueprints.js';
+import { EventProcessor } from '../../shared/sync/events/apply.js';
+import { findHostJson, isLastAttempt, readMaxDequeueCount } from '../../shared/sync/events/lastAttempt.js';
 import { parseQueueMessage } from '../../shared/sync/events/message.js';
+import { readHostQueuesConfig } from '../support/queueHost.js';
+import { CapturingScheduler, FakePort, FakeResourceGraph } from './fakes.js';
 import { BP, createRig, startServices, type Services } from './harness.js';
 import { personalDataIn } from './layers.js';
 import { deleteEvent, writeEvent } from './samples.js';
@@ -89,4 +100,51 @@ describe('the last allowed attempt', () => {
       await rig.close();
     }
   }, 60_000);
+});
+
+describe('maxDequeueCount comes from host.json only', () => {
+  it('is the value the host (and its stand-in) uses', () => {
+    expect(findHostJson()).toBe(path.resolve(import.meta.dirname, '..', '..', 'host.json'));
+    expect(readMaxDequeueCount()).toBe(readHostQueuesConfig().maxDequeueCount);
+    expect(readMaxDequeueCount()).toBe(5);
+  });
+
+  it('uses the extension default when unset and names a bad value', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'hostjson-'));
+    const file = path.join(dir, 'host.json');
+    writeFileSync(file, JSON.stringify({ version: '2.0' }));
+    expect(readMaxDequeueCount(file)).toBe(5);
+    writeFileSync(file, JSON.stringify({ extensions: { queues: { maxDequeueCount: '5' } } }));
+    expect(() => readMaxDequeueCount(file)).toThrow(/maxDequeueCount must be a whole number ≥ 1, got "5"/);
+    expect(isLastAttempt(5, 5)).toBe(true);
+    expect(isLastAttempt(4, 5)).toBe(false);
+    expect(isLastAttempt(undefined, 5)).toBe(false);
+  });
+});
+
+describe('when the poison queue itself fails on the last attempt', () => {
+  it('the failure is thrown, so the message is not lost (the host route is all that is left)', async () => {
+    const arg = new FakeResourceGraph();
+    const ACCT = `${RG}/providers/Microsoft.Storage/storageAccounts/acct`;
+    arg.failNext = new RetryableError('Resource Graph 503', { source: 'resource-graph', status: 503 });
+    const processor = new EventProcessor(
+      {
+        port: new FakePort(),
+        resourceGraph: arg,
+        mapRow,
+        blueprints: DEFAULT_BLUEPRINT_IDS,
+        recheck: new CapturingScheduler(),
+        poison: {
+          moveToPoison: async () => {
+            throw new RetryableError('poison queue unavailable', { source: 'queue', status: 503 });
+          },
+        },
+        logger: silentLogger,
+      },
+      { flushWindowMs: 1, settleTimeMs: 1_000, subscriptionIds: [], includeResourceTypes: [], excludeResourceTypes: [] },
+    );
+    const message = writeEvent({ resourceId: ACCT, eventTime: new Date(Date.now() - 60_000) });
+    await expect(processor.handle(message, { dequeueCount: 5, maxDequeueCount: 5 })).rejects.toThrow(/poison queue unavailable/);
+    expect(processor.counters.get('poisoned')).toBe(0);
+  });
 });
