@@ -75,7 +75,7 @@ describe('the last allowed attempt', () => {
         expect(envelope).toMatchObject({ azurePortSyncPoisoned: 1, reason: expect.stringMatching(/last allowed attempt \(5 of 5\)/) });
         expect(envelope['reason']).toMatch(/503/);
         // The stored body replays as the event it was.
-        expect(parseQueueMessage(envelope)).toMatchObject({ kind: 'event', event: { id: event['id'], resourceUri: ACCOUNT } });
+        expect(await parseQueueMessage(envelope)).toMatchObject({ kind: 'event', event: { id: event['id'], resourceUri: ACCOUNT } });
         const line = rig.host.logs.find((l) => l.messageId === messageId && l.level === 'error');
         expect(line?.message).toMatch(/moved to the poison queue/);
         expect(rig.processor.counters.get('poisoned')).toBe(1);

@@ -110,8 +110,8 @@ function personalDataKinds(): Kind[] {
 }
 
 /** What the processor decides about a body before any I/O: parsing, then classification. */
-function verdict(body: unknown): { kind: string; reason?: string } {
-  const parsed = parseQueueMessage(body);
+async function verdict(body: unknown): Promise<{ kind: string; reason?: string }> {
+  const parsed = await parseQueueMessage(body);
   if (parsed.kind !== 'event') return parsed.kind === 'malformed' ? parsed : { kind: parsed.kind };
   const classified = classifyEvent(parsed.event, { subscriptionIds: [SUB], includeResourceTypes: [], excludeResourceTypes: [] });
   return classified.action === 'malformed' ? { kind: 'malformed', reason: classified.reason } : { kind: classified.action };
@@ -173,7 +173,7 @@ describe('malformed corpus', () => {
     for (const envelope of envelopes) {
       expect(envelope).toMatchObject({ azurePortSyncPoisoned: 1, reason: expect.any(String), poisonedAt: expect.any(String) });
       // Replaying an envelope gives the verdict the original got: the body was kept (minus personal data).
-      if ('body' in envelope) expect(verdict(envelope)).toEqual({ kind: 'malformed', reason: envelope['reason'] });
+      if ('body' in envelope) expect(await verdict(envelope)).toEqual({ kind: 'malformed', reason: envelope['reason'] });
     }
     for (const kind of kinds.filter((k) => k.outcome === 'poisoned')) {
       expect(envelopes.some((e) => kind.reason!.test(String(e['reason']))), kind.label).toBe(true);

@@ -10,9 +10,9 @@ const ID = `/subscriptions/${SUB}/resourceGroups/Rg-One/providers/Microsoft.Stor
 
 describe('parseQueueMessage: accepted shapes', () => {
   for (const schema of ['event-grid-schema', 'cloud-events-schema'] as SampleSchema[]) {
-    it(`reads every Microsoft.Resources sample as published (${schema})`, () => {
+    it(`reads every Microsoft.Resources sample as published (${schema})`, async () => {
       for (const name of SAMPLE_NAMES) {
-        const parsed = parseQueueMessage(loadSample(name, schema));
+        const parsed = await parseQueueMessage(loadSample(name, schema));
         expect(parsed.kind, name).toBe('event');
         if (parsed.kind !== 'event') continue;
         expect(parsed.event.resourceUri).toMatch(/^\/subscriptions\/\{subscription-id\}\/resource[Gg]roups\/\{resource-group\}\/providers\//);
@@ -32,22 +32,37 @@ describe('parseQueueMessage: accepted shapes', () => {
     ['a JSON string of base64 JSON', JSON.stringify(toQueueText(event))],
   ];
   for (const [label, body] of forms) {
-    it(`accepts ${label}`, () => {
-      const parsed = parseQueueMessage(body);
+    it(`accepts ${label}`, async () => {
+      const parsed = await parseQueueMessage(body);
       expect(parsed).toMatchObject({ kind: 'event', event: { id: 'evt-1', resourceUri: ID, eventType: 'Microsoft.Resources.ResourceWriteSuccess' } });
     });
   }
 
-  it('keeps no claims, authorization or httpRequest', () => {
-    const parsed = parseQueueMessage(sampleEvent('resource_delete_success', { resourceId: ID }));
+  it('accepts an Event Grid event without topic and metadataVersion (hand-written), and CloudEvents extension attributes', async () => {
+    const { topic: _topic, metadataVersion: _version, ...bare } = sampleEvent('resource_write_success', { resourceId: ID, id: 'bare' });
+    expect(await parseQueueMessage(bare)).toMatchObject({ kind: 'event', event: { id: 'bare', schema: 'EventGridSchema' } });
+    const cloud = { ...sampleEvent('resource_write_success', { resourceId: ID, schema: 'cloud-events-schema', id: 'ext' }), traceparent: '00-abc-def-01' };
+    expect(await parseQueueMessage(cloud)).toMatchObject({ kind: 'event', event: { id: 'ext', schema: 'CloudEventSchemaV1_0' } });
+  });
+
+  it('takes the event time from the SDK as a Date', async () => {
+    const at = new Date('2026-02-03T04:05:06.789Z');
+    for (const schema of ['event-grid-schema', 'cloud-events-schema'] as SampleSchema[]) {
+      const parsed = await parseQueueMessage(sampleEvent('resource_write_success', { resourceId: ID, schema, eventTime: at }));
+      expect(parsed.kind === 'event' && parsed.event.eventTime.toISOString()).toBe(at.toISOString());
+    }
+  });
+
+  it('keeps no claims, authorization or httpRequest', async () => {
+    const parsed = await parseQueueMessage(sampleEvent('resource_delete_success', { resourceId: ID }));
     const text = JSON.stringify(parsed);
     expect(text).not.toMatch(/claims|authorization|httpRequest|ipaddr|upn/i);
   });
 
-  it('recognises a re-check message and validates it strictly', () => {
+  it('recognises a re-check message and validates it strictly', async () => {
     const recheck = { azurePortSyncRecheck: 1, resourceId: ID.toLowerCase(), hint: 'write', firstSeenAt: new Date().toISOString(), attempt: 2 };
-    expect(parseQueueMessage(recheck)).toMatchObject({ kind: 'recheck', recheck: { attempt: 2 } });
-    expect(parseQueueMessage(toQueueText(recheck))).toMatchObject({ kind: 'recheck' });
+    expect(await parseQueueMessage(recheck)).toMatchObject({ kind: 'recheck', recheck: { attempt: 2 } });
+    expect(await parseQueueMessage(toQueueText(recheck))).toMatchObject({ kind: 'recheck' });
     expect(parseRecheckMessage({ ...recheck, extra: 1 })).toEqual({ ok: false, reason: 're-check: unexpected field(s) extra' });
     expect(parseRecheckMessage({ ...recheck, hint: 'upsert' })).toMatchObject({ ok: false, reason: expect.stringContaining('hint') });
     expect(parseRecheckMessage({ ...recheck, attempt: 0 })).toMatchObject({ ok: false, reason: expect.stringContaining('attempt') });
@@ -88,11 +103,16 @@ describe('parseQueueMessage: malformed input names the problem', () => {
     ['CloudEvent with invalid time', { ...goodCloud, time: 'now' }, /time is not an ISO-8601/],
     ['oversized body', { ...good, data: { ...data, padding: 'x'.repeat(70 * 1024) } }, /65536-byte queue message limit/],
     ['oversized string', 'x'.repeat(70 * 1024), /over the 65536-byte/],
+    // What @azure/eventgrid's deserialiser checks beyond our schema:
+    ['Event Grid metadataVersion of another schema', { ...good, metadataVersion: '2' }, /^Event Grid event: event is not in the Event Grid schema$/],
+    ['Event Grid topic not a string', { ...good, topic: 42 }, /^Event Grid event: .*'topic/],
+    ['CloudEvent subject not a string', { ...goodCloud, subject: 42 }, /^CloudEvent: .*'subject' should be a 'string'/],
+    ['CloudEvent with data and data_base64', { ...goodCloud, data_base64: 'e30=' }, /^CloudEvent: event contains both a data and data_base64 field$/],
     ['re-check with a bad hint', { azurePortSyncRecheck: 1, resourceId: ID, hint: 'maybe', firstSeenAt: new Date().toISOString(), attempt: 1 }, /hint/],
   ];
   for (const [label, body, reason] of cases) {
-    it(label, () => {
-      const parsed = parseQueueMessage(body);
+    it(label, async () => {
+      const parsed = await parseQueueMessage(body);
       expect(parsed.kind).toBe('malformed');
       if (parsed.kind === 'malformed') expect(parsed.reason).toMatch(reason);
     });
@@ -148,15 +168,15 @@ describe('poison body', () => {
     // The delete samples carry all three: claims, authorization and httpRequest.
     const event = sampleEvent('resource_delete_success', { resourceId: ID, schema });
     for (const [label, body] of encodings(event)) {
-      it(`${schema}, ${label}: no layer keeps personal data, and the envelope replays as the original parses`, () => {
+      it(`${schema}, ${label}: no layer keeps personal data, and the envelope replays as the original parses`, async () => {
         expect(personalDataIn(typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : JSON.stringify(body))).not.toEqual([]);
         const stored = poisonBody(body, 'because', 'm-1');
         expect(personalDataIn(stored)).toEqual([]);
         const envelope = JSON.parse(stored) as Record<string, unknown>;
         expect(envelope).toMatchObject({ azurePortSyncPoisoned: 1, reason: 'because', messageId: 'm-1' });
         expect(envelope).toHaveProperty('body');
-        expect(parseQueueMessage(envelope)).toEqual(parseQueueMessage(body));
-        expect(parseQueueMessage(toQueueText(envelope))).toEqual(parseQueueMessage(body));
+        expect(await parseQueueMessage(envelope)).toEqual(await parseQueueMessage(body));
+        expect(await parseQueueMessage(toQueueText(envelope))).toEqual(await parseQueueMessage(body));
       });
     }
   }
@@ -180,13 +200,13 @@ describe('poison body', () => {
     expect(stripPersonalData(body)).toEqual({ a: [{ b: { keep: 4 } }], data: { nested: { deeper: {} } } });
   });
 
-  it('stores a summary, not the text, when no layer decodes to JSON', () => {
+  it('stores a summary, not the text, when no layer decodes to JSON', async () => {
     for (const body of ['not json {"claims":{"ipaddr":"{IP-address}"', b64('{"claims":'), 'eyJub3QiOiJjbG9zZWQ', Buffer.from([0xff, 0xfe, 0x00])]) {
       const stored = JSON.parse(poisonBody(body, 'r', 'm-2')) as Record<string, unknown>;
       expect(stored).toMatchObject({ azurePortSyncPoisoned: 1, reason: 'r', messageId: 'm-2', bodyOmitted: expect.stringMatching(/decodes to no JSON/) });
       expect(stored).not.toHaveProperty('body');
       expect(stored['originalBytes']).toBe(Buffer.byteLength(typeof body === 'string' ? body : body));
-      expect(parseQueueMessage(stored)).toMatchObject({ kind: 'malformed', reason: expect.stringMatching(/envelope without the original message/) });
+      expect(await parseQueueMessage(stored)).toMatchObject({ kind: 'malformed', reason: expect.stringMatching(/envelope without the original message/) });
     }
   });
 

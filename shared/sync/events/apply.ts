@@ -204,7 +204,7 @@ export class EventProcessor {
       messageId: meta.messageId,
       ...(meta.dequeueCount !== undefined ? { dequeueCount: meta.dequeueCount } : {}),
     };
-    const parsed = parseQueueMessage(message);
+    const parsed = await parseQueueMessage(message);
     if (parsed.kind === 'malformed') return this.poison(message, parsed.reason, meta, log);
 
     let item: WorkItem;
