@@ -8,6 +8,8 @@ import type { EventProcessor } from '../shared/sync/events/apply.js';
 import type { LogLevel } from '../shared/log.js';
 
 let processor: Promise<EventProcessor> | undefined;
+/** host.json's maxDequeueCount, read once per worker: the last allowed attempt poisons a stripped copy itself. */
+let maxDequeueCount: number | undefined;
 /** LOG_LEVEL, once settings are loaded; per-invocation lines follow it too. */
 let logLevel: LogLevel = 'info';
 
@@ -38,7 +40,12 @@ export function useEventProcessor(replacement: EventProcessor | undefined): void
 }
 
 export async function resourceEventsHandler(message: unknown, context: InvocationContext): Promise<void> {
-  const [current, { invocationLogger }] = await Promise.all([getProcessor(), import('../shared/log.js')]);
+  const [current, { invocationLogger }, { readMaxDequeueCount }] = await Promise.all([
+    getProcessor(),
+    import('../shared/log.js'),
+    import('../shared/sync/events/lastAttempt.js'),
+  ]);
+  maxDequeueCount ??= readMaxDequeueCount();
   const metadata = context.triggerMetadata ?? {};
   // triggerMetadata.id may hold the event's own id (top-level payload properties are promoted): log it, never key on it.
   const messageId = typeof metadata['id'] === 'string' ? metadata['id'] : undefined;
@@ -46,6 +53,7 @@ export async function resourceEventsHandler(message: unknown, context: Invocatio
   await current.handle(message, {
     ...(messageId ? { messageId } : {}),
     ...(dequeueCount !== undefined ? { dequeueCount } : {}),
+    maxDequeueCount,
     logger: invocationLogger(context, logLevel),
   });
 }

@@ -14,17 +14,84 @@ export interface Logger {
 const LEVEL_ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 /** Keys never logged, at any depth: credentials and event PII (claims, authorization, httpRequest). */
-const FORBIDDEN_KEYS = /^(authorization|claims|httprequest|clientsecret|client_secret|accesstoken|access_token|token|password|secret|cookie|set-cookie|x-api-key|port_client_secret)$/i;
+const FORBIDDEN_KEYS =
+  /^(authorization|claims|httprequest|clientsecret|client_secret|accesstoken|access_token|refresh_?token|id_?token|token|password|secret|cookie|set-cookie|x-api-key|api_?key|x-functions-key|accountkey|sharedaccesskey|sig|port_client_secret)$/i;
+const REDACTED = '<redacted>';
 
-export function sanitizeFields(value: unknown, depth = 0): unknown {
-  if (depth > 6 || value === null || typeof value !== 'object') return value;
-  if (value instanceof Error) return { name: value.name, message: value.message };
-  if (Array.isArray(value)) return value.slice(0, 50).map((v) => sanitizeFields(v, depth + 1));
+/** Secrets that turn up inside text (error messages, URLs, headers copied into a message). */
+const SECRET_IN_TEXT: [RegExp, string][] = [
+  [/\bBearer\s+[A-Za-z0-9._~+/=-]+/gi, `Bearer ${REDACTED}`],
+  [/\beyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, REDACTED],
+  [/([?&]sig=)[^&\s"']+/gi, `$1${REDACTED}`],
+  [/((?:AccountKey|SharedAccessKey|SharedAccessSignature)=)[^;\s"']+/gi, `$1${REDACTED}`],
+];
+
+/** Below this depth values are replaced by a marker: the log line stays bounded and nothing deeper can leak. */
+const MAX_DEPTH = 32;
+const MAX_ARRAY_ITEMS = 50;
+
+export function redactText(text: string): string {
+  let out = text;
+  for (const [pattern, replacement] of SECRET_IN_TEXT) out = out.replace(pattern, replacement);
+  return out;
+}
+
+/**
+ * A copy of `value` that JSON can write and that holds no secret or event PII: forbidden keys are redacted at any
+ * depth, through arrays, Maps, Sets and Error causes; tokens inside strings are masked; cycles become
+ * `[circular]`; anything nested deeper than 32 levels becomes `[nested too deep]` (never logged as is).
+ */
+export function sanitizeFields(value: unknown): unknown {
+  return sanitize(value, 0, new Set());
+}
+
+function sanitizeEntries(keys: Iterable<unknown>, read: (key: unknown) => unknown, depth: number, ancestors: Set<object>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    out[k] = FORBIDDEN_KEYS.test(k) ? '<redacted>' : sanitizeFields(v, depth + 1);
+  for (const key of keys) {
+    const name = String(key);
+    if (FORBIDDEN_KEYS.test(name)) {
+      out[name] = REDACTED;
+      continue;
+    }
+    try {
+      out[name] = sanitize(read(key), depth + 1, ancestors);
+    } catch {
+      // A getter that throws: say so rather than fail the log call.
+      out[name] = '[unreadable]';
+    }
   }
   return out;
+}
+
+function sanitize(value: unknown, depth: number, ancestors: Set<object>): unknown {
+  if (typeof value === 'string') return redactText(value);
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'function' || typeof value === 'symbol') return `[${typeof value}]`;
+  if (value === null || typeof value !== 'object') return value;
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return `[${value.byteLength} bytes]`;
+  if (depth >= MAX_DEPTH) return '[nested too deep]';
+  if (ancestors.has(value)) return '[circular]';
+  ancestors.add(value);
+  try {
+    if (value instanceof Error) {
+      return {
+        name: value.name,
+        message: redactText(value.message),
+        ...(value.cause !== undefined ? { cause: sanitize(value.cause, depth + 1, ancestors) } : {}),
+      };
+    }
+    if (Array.isArray(value)) return value.slice(0, MAX_ARRAY_ITEMS).map((item) => sanitize(item, depth + 1, ancestors));
+    if (value instanceof Set) return [...value].slice(0, MAX_ARRAY_ITEMS).map((item) => sanitize(item, depth + 1, ancestors));
+    if (value instanceof Map) return sanitizeEntries(value.keys(), (key) => value.get(key), depth, ancestors);
+    const record = value as Record<string, unknown>;
+    return sanitizeEntries(Object.keys(record), (key) => record[key as string], depth, ancestors);
+  } catch {
+    // A revoked proxy or an object whose keys cannot be listed.
+    return '[unreadable]';
+  } finally {
+    ancestors.delete(value);
+  }
 }
 
 export type LogSink = (level: LogLevel, message: string, fields: Record<string, unknown>) => void;
@@ -32,7 +99,7 @@ export type LogSink = (level: LogLevel, message: string, fields: Record<string, 
 export function createLogger(sink: LogSink, minLevel: LogLevel = 'info', base: Record<string, unknown> = {}): Logger {
   const emit = (level: LogLevel) => (message: string, fields: Record<string, unknown> = {}) => {
     if (LEVEL_ORDER[level] < LEVEL_ORDER[minLevel]) return;
-    sink(level, message, sanitizeFields({ ...base, ...fields }) as Record<string, unknown>);
+    sink(level, redactText(message), sanitizeFields({ ...base, ...fields }) as Record<string, unknown>);
   };
   return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
 }

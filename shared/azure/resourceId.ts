@@ -47,7 +47,8 @@ const NON_RESOURCE_NAMESPACES: ReadonlySet<string> = new Set(['microsoft.authori
 
 function invalid(id: string, problem: string): PermanentError {
   const shown = id.length > 300 ? `${id.slice(0, 300)}…` : id;
-  return new PermanentError(`Not an Azure resource id (${problem}): "${shown}"`, {
+  // JSON quoting: a control character or lone surrogate in the id is shown escaped, never raw in a log line.
+  return new PermanentError(`Not an Azure resource id (${problem}): ${JSON.stringify(shown)}`, {
     source: 'input',
     code: 'InvalidResourceId',
   });
@@ -66,17 +67,49 @@ function isNonResourceType(fullType: string): boolean {
   return NON_RESOURCE_TYPES.some((t) => fullType === t || fullType.startsWith(`${t}/`));
 }
 
+/** Longer than any id Azure's per-name length limits allow; also the bound of a re-check message's id. */
+export const MAX_RESOURCE_ID_LENGTH = 2048;
+const CONTROL_CHARACTER = /\p{Cc}/u;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Why `id` cannot be an ARM id, or undefined when it can. Names are otherwise free: Azure's naming rules differ per
+ * resource type and admit quotes, pipes, spaces, parentheses and any script (`o'brien-sales`, `ml|team`,
+ * `High CPU`), and nothing downstream depends on a name's characters (queries take ids as escaped literals,
+ * identifiers escape them). What no ARM id has:
+ * - a start other than `/subscriptions/` (one trailing `/` is tolerated);
+ * - an empty segment (`//`): every type and name in the path is non-empty;
+ * - a control character (Unicode Cc: U+0000–U+001F, U+007F–U+009F): no naming rule admits one, and ARM ids
+ *   travel in request URLs;
+ * - a lone surrogate: it has no UTF-8 form, so it cannot be in a URL or in JSON that Azure writes;
+ * - more than 2048 characters.
+ * The type/name structure (a name after every type) is checked by parseResourceId.
+ */
+export function armIdProblem(id: string): string | undefined {
+  if (typeof id !== 'string') return 'not a string';
+  if (id.trim() === '') return 'empty';
+  if (id.length > MAX_RESOURCE_ID_LENGTH) return `${id.length} characters, longer than ${MAX_RESOURCE_ID_LENGTH}`;
+  const control = CONTROL_CHARACTER.exec(id);
+  if (control) return `control character U+${control[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} at ${control.index}`;
+  if (LONE_SURROGATE.test(id)) return 'an unpaired UTF-16 surrogate';
+  if (!/^\/subscriptions\//i.test(id)) return 'must start with /subscriptions/';
+  const segments = id.replace(/\/$/, '').split('/').slice(1);
+  const empty = segments.indexOf('');
+  if (empty >= 0) return `segment ${empty + 1} is empty`;
+  return undefined;
+}
+
 /**
  * Parses a subscription-scoped ARM id. Throws PermanentError({source:'input'}) naming the problem for anything
- * else (tenant-level ids, type prefixes without a name, empty strings).
+ * that cannot be one (armIdProblem; tenant-level ids, type prefixes without a name).
  */
 export function parseResourceId(id: string): ParsedResourceId {
-  if (typeof id !== 'string' || id.trim() === '') throw invalid(String(id), 'empty');
+  const problem = armIdProblem(id);
+  if (problem !== undefined) throw invalid(String(id), problem);
   const normalized = normalizeResourceId(id);
   // Segments keep the original casing for names; comparisons use lower-case.
   const segments = id.split('/').filter((s) => s !== '');
   const lower = segments.map((s) => s.toLowerCase());
-  if (lower[0] !== 'subscriptions') throw invalid(id, 'must start with /subscriptions/');
   if (segments.length < 2) throw invalid(id, 'missing the subscription id');
   const subscriptionId = segments[1]!;
   const subscriptionPath = `/subscriptions/${lower[1]}`;
@@ -176,38 +209,84 @@ export function isWithinResourceGroup(id: string, rgId: string): boolean {
   return target === group || target.startsWith(`${group}/`);
 }
 
-const ALLOWED_CHAR = /^[\p{L}0-9@_.+:\\/-]$/u;
-const HASH_SUFFIX_LENGTH = 17; // '=' + 16 hex
+/** Kept as they are: Port's identifier characters except `=`, which is the escape character. */
+const LITERAL_CHAR = /^[\p{L}0-9@_.+:\\/-]$/u;
+/** Marks a truncated identifier. Never produced by escaping (an escape is `=` + hex digit or `=u`), see below. */
+const TRUNCATION_MARKER = '=h';
+/** 128 bits of SHA-256: a collision between two truncated identifiers with the same prefix is not a practical risk. */
+const HASH_HEX_DIGITS = 32;
+const TRUNCATED_PREFIX_MAX = PORT_IDENTIFIER_MAX_LENGTH - TRUNCATION_MARKER.length - HASH_HEX_DIGITS;
+
+function escapeCodePoint(ch: string): string {
+  const cp = ch.codePointAt(0)!;
+  return cp < 0x100 ? `=${cp.toString(16).padStart(2, '0')}` : `=u${cp.toString(16).padStart(6, '0')}`;
+}
 
 /**
- * The Port identifier for any Azure id. Normalised (so any casing gives the same identifier), then characters
- * Port forbids are replaced: space → `_` (what Port's own Azure tools do, so existing entities keep their keys),
- * any other forbidden character and `=` itself → `=xx` (code point < 0x100) or `=u` + 6 hex digits. Being
- * prefix-free, that escape is injective apart from space vs. a literal `_`. Longer than 1000 characters:
- * truncated with a stable hash of the full identifier appended.
+ * The Port identifier for any Azure id; the only function that makes one (identifiers and relation targets alike).
+ *
+ * One-to-one over normalised ids (any casing of an id gives the same identifier; two different ids never share one):
+ * - the id is normalised (lower-case, see normalizeResourceId);
+ * - each code point Port allows in an identifier is kept, except `=`; so a plain id reads as it is;
+ * - every other code point (space, `=`, `(`, `'`, `|`, control characters, emoji, a lone surrogate) becomes
+ *   `=` + two hex digits below U+0100 (`My RG` → `my=20rg`, `=` → `=3d`) or `=u` + six hex digits above
+ *   (`😀` → `=u01f600`). Fixed widths and `u` not being a hex digit make every `=` sequence decode one way only,
+ *   so the identifier decodes back to the normalised id (fromPortIdentifier);
+ * - longer than 1000 characters: the longest prefix of whole tokens that fits is kept and `=h` + 32 hex digits of
+ *   SHA-256 of the full escaped form appended. `=h` never occurs in an untruncated identifier (after `=` comes a
+ *   hex digit or `u`), so a truncated identifier can never equal an untruncated one.
  */
 export function toPortIdentifier(id: string): string {
   const normalized = normalizeResourceId(id);
   let out = '';
-  for (const ch of normalized) {
-    if (ch === ' ') out += '_';
-    else if (ch !== '=' && ALLOWED_CHAR.test(ch)) out += ch;
-    else {
-      const cp = ch.codePointAt(0)!;
-      out += cp < 0x100 ? `=${cp.toString(16).padStart(2, '0')}` : `=u${cp.toString(16).padStart(6, '0')}`;
-    }
+  // By code point: a surrogate pair is one character, a lone surrogate is escaped on its own.
+  for (const ch of normalized) out += ch !== '=' && LITERAL_CHAR.test(ch) ? ch : escapeCodePoint(ch);
+  // Always starts with '/', so it is never '.' or '..', which Port rejects.
+  if (out.length <= PORT_IDENTIFIER_MAX_LENGTH) return out;
+  const hash = createHash('sha256').update(out).digest('hex').slice(0, HASH_HEX_DIGITS);
+  let kept = 0;
+  for (let i = 0; i < out.length; ) {
+    const next = i + tokenLength(out, i);
+    if (next > TRUNCATED_PREFIX_MAX) break;
+    i = next;
+    kept = i;
   }
-  if (out.length > PORT_IDENTIFIER_MAX_LENGTH) {
-    const hash = createHash('sha256').update(out).digest('hex').slice(0, HASH_SUFFIX_LENGTH - 1);
-    let kept = '';
-    // Cut on code points so a surrogate pair is never split.
-    for (const ch of out) {
-      if (kept.length + ch.length > PORT_IDENTIFIER_MAX_LENGTH - HASH_SUFFIX_LENGTH) break;
-      kept += ch;
+  return `${out.slice(0, kept)}${TRUNCATION_MARKER}${hash}`;
+}
+
+/** Length of the escape or literal token starting at `i` of an escaped identifier. */
+function tokenLength(text: string, i: number): number {
+  if (text[i] === '=') return text[i + 1] === 'u' ? 8 : 3;
+  return text.codePointAt(i)! > 0xffff ? 2 : 1;
+}
+
+const HEX = /^[0-9a-f]+$/;
+
+/**
+ * Decodes an identifier made by toPortIdentifier back to the normalised Azure id; undefined for a truncated
+ * identifier (its `=h` marker is not an escape) and for anything that is not a well-formed, canonical escape
+ * sequence. Works on a part of an identifier too (a path segment), since an escape never spans a `/`.
+ */
+export function fromPortIdentifier(identifier: string): string | undefined {
+  let out = '';
+  for (let i = 0; i < identifier.length; ) {
+    if (identifier[i] !== '=') {
+      const ch = String.fromCodePoint(identifier.codePointAt(i)!);
+      if (!LITERAL_CHAR.test(ch)) return undefined;
+      out += ch;
+      i += ch.length;
+      continue;
     }
-    out = `${kept}=${hash}`;
+    const wide = identifier[i + 1] === 'u';
+    const hex = identifier.slice(i + (wide ? 2 : 1), i + (wide ? 8 : 3));
+    if (hex.length !== (wide ? 6 : 2) || !HEX.test(hex)) return undefined;
+    const cp = Number.parseInt(hex, 16);
+    // Only canonical escapes: what toPortIdentifier would have kept, or written the other way, is not ours.
+    if ((wide && cp < 0x100) || cp > 0x10ffff) return undefined;
+    const ch = String.fromCodePoint(cp);
+    if (ch !== '=' && LITERAL_CHAR.test(ch)) return undefined;
+    out += ch;
+    i += wide ? 8 : 3;
   }
-  // A normalised id starts with '/', so '.' and '..' cannot occur; guard anyway since Port rejects them.
-  if (out === '.' || out === '..') out = out.replace(/\./g, '=2e');
   return out;
 }

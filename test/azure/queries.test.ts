@@ -33,6 +33,8 @@ const HOSTILE = [
   'résumé 😀 中文',
   '\ud800 lone surrogate',
   ')|union (resources|project secret=properties)',
+  "o'brien-sales",
+  'ml|team',
 ];
 
 describe('generated queries', () => {
@@ -123,6 +125,54 @@ describe('KQL injection', () => {
     expect(kqlLiterals(attacked)).toEqual([hostile.toLowerCase(), 'c/d']);
     const changes = changesQuery('resourcechanges', { since, until }, { excludeResourceTypes: [hostile] });
     expect(kqlShape(changes)).toEqual(kqlShape(changesQuery('resourcechanges', { since, until }, { excludeResourceTypes: ['x'] })));
+  });
+
+  // Every id the event path now accepts (issue #10 §1.8) and worse: quotes, pipes, backslashes, line breaks, unicode.
+  const hostileUnit = fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom("'", '|', '"', '\\', '\n', '\r', '\t', '\u2028', '\u0085', '`', '@', '{', '}', '(', ')', ' ', '//', 'é', '中', '😀', '\ud800', 'a') },
+    { weight: 1, arbitrary: fc.integer({ min: 0, max: 0xffff }).map((n) => String.fromCharCode(n)) },
+    { weight: 1, arbitrary: fc.integer({ min: 0x10000, max: 0x10ffff }).map((n) => String.fromCodePoint(n)) },
+  );
+  const hostileName = fc.string({ minLength: 1, maxLength: 30, unit: hostileUnit });
+  const hostileId = fc
+    .tuple(hostileName, hostileName, fc.constantFrom('Microsoft.Sql/servers/s1/databases', 'Microsoft.MachineLearningServices/workspaces'))
+    .map(([rg, name, type]) => `/subscriptions/${SUB}/resourceGroups/${rg}/providers/${type}/${name}`);
+  const ids = (arbitrary: fc.Arbitrary<string>) => fc.array(arbitrary, { minLength: 1, maxLength: 4 });
+  const filterOf = (include: string[], exclude: string[]) => ({ includeResourceTypes: include, excludeResourceTypes: exclude });
+  /** Type filters are lower-cased and de-duplicated by the query builders. */
+  const lower = (values: string[]) => [...new Set(values.map((v) => v.toLowerCase()))];
+
+  it('property: lookups of hostile ids, with hostile type filters, keep the benign query shape', () => {
+    fc.assert(
+      fc.property(ids(hostileId), ids(hostileId), ids(hostileName), ids(hostileName), (resourceIds, containerIds, include, exclude) => {
+        const attacked = lookupByIdsQuery({ resourceIds, containerIds }, filterOf(include, exclude));
+        const benign = lookupByIdsQuery(
+          { resourceIds: resourceIds.map((_, i) => `${RES}${i}`), containerIds: containerIds.map((_, i) => `${RG}${i}`) },
+          filterOf(lower(include).map((_, i) => `a/b${i}`), lower(exclude).map((_, i) => `c/d${i}`)),
+        );
+        expect(kqlDiagnostics(attacked)).toEqual([]);
+        expect(kqlShape(attacked)).toEqual(kqlShape(benign));
+        expect(kqlLiterals(attacked)).toEqual([...resourceIds, ...lower(include), ...lower(exclude), ...containerIds]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('property: full listings and change windows with hostile type filters keep the benign query shape', () => {
+    fc.assert(
+      fc.property(ids(hostileName), ids(hostileName), (include, exclude) => {
+        const hostile = filterOf(include, exclude);
+        const benign = filterOf(lower(include).map((_, i) => `a/b${i}`), lower(exclude).map((_, i) => `c/d${i}`));
+        for (const [attacked, expected] of [
+          [resourcesQuery(hostile), resourcesQuery(benign)],
+          [changesQuery('resourcechanges', { since, until }, hostile), changesQuery('resourcechanges', { since, until }, benign)],
+        ] as const) {
+          expect(kqlDiagnostics(attacked)).toEqual([]);
+          expect(kqlShape(attacked)).toEqual(kqlShape(expected));
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('kqlString refuses non-strings instead of coercing them', () => {

@@ -98,9 +98,24 @@ describe('classifyEvent', () => {
     expect(classifyEvent(event(foreign), open)).toMatchObject({ action: 'sync' });
   });
 
-  it('rejects hostile and non-ARM ids', () => {
-    const hostile = [`${RG}'| take 1 //`, `${RG}"`, `${RG}\n| where 1==1`, `${RG}\\x`];
-    for (const id of hostile) expect(classifyEvent(event(id), open), JSON.stringify(id)).toMatchObject({ action: 'malformed' });
+  it('accepts every character Azure names may hold: quotes, pipes, backslashes, spaces, any script', () => {
+    const legal = [`${RG}'| take 1`, `${RG}"`, `${RG}\\x`, `${RG}/providers/Microsoft.Sql/servers/s1/databases/o'brien-sales`, `${RG} (prod) 😀`];
+    for (const id of legal) expect(classifyEvent(event(id), open), JSON.stringify(id)).toMatchObject({ action: 'sync', target: { id: id.toLowerCase() } });
+    for (const id of legal) expect(targetFromId(id.toLowerCase()), JSON.stringify(id)).toMatchObject({ ok: true });
+  });
+
+  it('rejects what cannot be an ARM id, naming why', () => {
+    const cases: [string, RegExp][] = [
+      [`${RG}'| take 1 //`, /segment 5 is empty/],
+      [`${RG}\n| where 1==1`, /control character U\+000A/],
+      [`${RG}\u0085`, /control character U\+0085/],
+      [`${RG}\udc00`, /unpaired UTF-16 surrogate/],
+      [`${RG}/${'x'.repeat(2100)}`, /longer than 2048/],
+    ];
+    for (const [id, reason] of cases) {
+      expect(classifyEvent(event(id), open), JSON.stringify(id)).toMatchObject({ action: 'malformed', reason: expect.stringMatching(reason) });
+      expect(targetFromId(id), JSON.stringify(id)).toMatchObject({ ok: false });
+    }
     expect(classifyEvent(event('https://example.com/x'), open)).toMatchObject({ action: 'malformed', reason: expect.stringContaining('/subscriptions/') });
     expect(classifyEvent(event('/providers/Microsoft.Management/managementGroups/mg'), open)).toMatchObject({ action: 'malformed' });
   });

@@ -38,7 +38,7 @@ describe('sendEvent', () => {
     expect(event['id']).not.toBe('4db48cba-50a2-455a-93b4-de41a3b5b7f6');
     expect(Date.parse(String(event['eventTime']))).toBeGreaterThanOrEqual(before - 1000);
     expect(JSON.stringify(event)).not.toContain('{subscription-id}');
-    expect(parseQueueMessage(text)).toMatchObject({ kind: 'event', event: { resourceUri: ID } });
+    expect(await parseQueueMessage(text)).toMatchObject({ kind: 'event', event: { resourceUri: ID } });
     expect(lines).toEqual([`sent Microsoft.Resources.ResourceWriteSuccess for ${ID} to cli-send (message ${result.messageId})`]);
   });
 
@@ -49,7 +49,7 @@ describe('sendEvent', () => {
     writeFileSync(file, JSON.stringify({ id: 'fixed', eventType: 'Microsoft.Resources.ResourceWriteSuccess', subject: ID, eventTime: '2026-01-01T00:00:00Z', dataVersion: '2', data: { resourceUri: ID } }));
     await sendEvent(file, { connection: azurite.connectionString, queueName: 'cli-send2', print: () => {} });
     const texts = await receiveAll('cli-send2');
-    const parsed = texts.map((t) => parseQueueMessage(t));
+    const parsed = await Promise.all(texts.map((t) => parseQueueMessage(t)));
     expect(parsed.map((p) => (p.kind === 'event' ? [p.event.schema, p.event.eventType] : p.kind))).toEqual([
       ['CloudEventSchemaV1_0', 'Microsoft.Resources.ResourceDeleteSuccess'],
       ['EventGridSchema', 'Microsoft.Resources.ResourceWriteSuccess'],

@@ -11,6 +11,9 @@ import funcs from '@azure/functions';
 import { resourceEventsHandler } from '../../functions/resourceEvents.js';
 import { toPortIdentifier } from '../../shared/azure/resourceId.js';
 import { BP, createRig, startServices, type Rig, type Services } from './harness.js';
+import { classifyEvent } from '../../shared/sync/events/classify.js';
+import { parseQueueMessage } from '../../shared/sync/events/message.js';
+import { personalDataIn } from './layers.js';
 import { sampleEvent, writeEvent } from './samples.js';
 
 const { InvocationContext } = funcs;
@@ -46,10 +49,11 @@ function corpus(): Kind[] {
     { label: 'missing resourceUri', text: json({ ...good, data: { ...data, resourceUri: undefined } }), outcome: 'poisoned', reason: /resourceUri is missing/ },
     { label: 'unknown event type', text: json({ ...good, eventType: 'Microsoft.Storage.BlobCreated' }), outcome: 'poisoned', reason: /unknown event type/ },
     {
-      label: 'hostile id',
+      // Quotes and pipes alone are legal in Azure names (test/events/legalIds.test.ts); the line break is not.
+      label: 'id with a control character',
       text: json({ ...good, data: { ...data, resourceUri: `${RG}/providers/Microsoft.Web/sites/x' | project secret\n| where "1"=="1` } }),
       outcome: 'poisoned',
-      reason: /quotes, pipes/,
+      reason: /control character U\+000A/,
     },
     {
       label: 'subscription validation event',
@@ -75,7 +79,42 @@ function corpus(): Kind[] {
     { label: 'write failure event', text: json(sampleEvent('resource_write_failure', { resourceId: GOOD })), outcome: 'acknowledged' },
     { label: 'action event (CloudEvents)', text: json(sampleEvent('resource_action_success', { resourceId: GOOD, schema: 'cloud-events-schema' })), outcome: 'acknowledged' },
     { label: 'deployment noise', text: json(writeEvent({ resourceId: `${RG}/providers/Microsoft.Resources/deployments/Microsoft.StorageAccount-1` })), outcome: 'acknowledged' },
+    ...personalDataKinds(),
   ];
+}
+
+/**
+ * Malformed events that carry claims, authorization and httpRequest (the delete samples), in every encoding the
+ * handler receives, for both schemas. The queue text is what the host base64-decodes and JSON-parses first.
+ */
+function personalDataKinds(): Kind[] {
+  const kinds: Kind[] = [];
+  for (const schema of ['event-grid-schema', 'cloud-events-schema'] as const) {
+    const sample = sampleEvent('resource_delete_success', { resourceId: `${RG}/providers/Microsoft.Web/sites/badid`, schema });
+    const event = { ...sample, data: { ...(sample['data'] as object), resourceUri: `${RG}/providers/Microsoft.Web/sites/bad\u0007id` } };
+    const text = JSON.stringify(event);
+    const control = /control character U\+0007/;
+    const encodings: [string, string, RegExp][] = [
+      ['a parsed object', b64(text), control],
+      ['a JSON string', b64(JSON.stringify(text)), control],
+      ['base64 JSON', b64(b64(text)), control],
+      ['a double-encoded JSON string', b64(JSON.stringify(JSON.stringify(text))), control],
+      ['base64 of base64 JSON', b64(b64(b64(text))), /base64 but does not decode to JSON/],
+      ['a JSON array of events', b64(JSON.stringify([event, event])), /array of 2 events/],
+    ];
+    for (const [encoding, queueText, reason] of encodings) {
+      kinds.push({ label: `personal data, ${schema}, ${encoding}`, text: queueText, outcome: 'poisoned', reason });
+    }
+  }
+  return kinds;
+}
+
+/** What the processor decides about a body before any I/O: parsing, then classification. */
+async function verdict(body: unknown): Promise<{ kind: string; reason?: string }> {
+  const parsed = await parseQueueMessage(body);
+  if (parsed.kind !== 'event') return parsed.kind === 'malformed' ? parsed : { kind: parsed.kind };
+  const classified = classifyEvent(parsed.event, { subscriptionIds: [SUB], includeResourceTypes: [], excludeResourceTypes: [] });
+  return classified.action === 'malformed' ? { kind: 'malformed', reason: classified.reason } : { kind: classified.action };
 }
 
 let services: Services;
@@ -120,16 +159,29 @@ describe('malformed corpus', () => {
     expect(services.port.entity(BP.resource, toPortIdentifier(GOOD))?.properties?.['tags']).toEqual({ team: 'a' });
   });
 
-  it('the poison queue holds exactly the poisoned bodies, PII stripped', async () => {
+  it('the poison queue holds exactly the poisoned messages, with no personal data at any layer', async () => {
     const poisoned = kinds.filter((k) => k.outcome === 'poisoned');
-    const bodies = await rig.poisonBodies();
-    expect(bodies).toHaveLength(poisoned.length);
-    for (const body of bodies) expect(body).not.toMatch(/"claims"|"authorization"|"httpRequest"/);
-    // Bodies are kept: every poisoned kind's decoded text is found (small ones verbatim, modulo PII).
-    const hostile = bodies.find((b) => b.includes('project secret'));
-    expect(hostile).toBeDefined();
-    expect(bodies).toContain('this is not json {');
-    expect(bodies).toContain('12345');
+    const stored = await rig.poison.peekMessages({ numberOfMessages: 32 });
+    expect(stored.peekedMessageItems).toHaveLength(poisoned.length);
+    // The sent texts did carry personal data (so this can fail).
+    expect(poisoned.filter((k) => personalDataIn(k.text).length > 0).length).toBeGreaterThanOrEqual(12);
+    for (const message of stored.peekedMessageItems) expect(personalDataIn(message.messageText)).toEqual([]);
+  });
+
+  it('each poisoned message is an envelope with its reason and the body the handler received, or a summary', async () => {
+    const envelopes = (await rig.poisonBodies()).map((b) => JSON.parse(b) as Record<string, unknown>);
+    for (const envelope of envelopes) {
+      expect(envelope).toMatchObject({ azurePortSyncPoisoned: 1, reason: expect.any(String), poisonedAt: expect.any(String) });
+      // Replaying an envelope gives the verdict the original got: the body was kept (minus personal data).
+      if ('body' in envelope) expect(await verdict(envelope)).toEqual({ kind: 'malformed', reason: envelope['reason'] });
+    }
+    for (const kind of kinds.filter((k) => k.outcome === 'poisoned')) {
+      expect(envelopes.some((e) => kind.reason!.test(String(e['reason']))), kind.label).toBe(true);
+    }
+    const notJson = envelopes.find((e) => /not JSON/.test(String(e['reason'])));
+    expect(notJson).toMatchObject({ bodyOmitted: expect.stringMatching(/decodes to no JSON/), originalBytes: 18 });
+    expect(notJson).not.toHaveProperty('body');
+    expect(envelopes.find((e) => e['body'] === 12345)).toBeDefined();
   });
 
   for (const kind of kinds) {
@@ -175,6 +227,7 @@ describe('an oversized body (Storage refuses > 64 KiB messages, so only a direct
       expect(bodies).toHaveLength(1);
       const stored = JSON.parse(bodies[0]!) as Record<string, unknown>;
       expect(stored).toMatchObject({ azurePortSyncPoisoned: 1, messageId: 'queue-message-1', reason: expect.stringMatching(/65536-byte queue message limit/) });
+      expect(personalDataIn(bodies[0]!)).toEqual([]);
       expect(String(stored['bodyPrefix'])).toContain(String(good['id']));
       expect(lines.filter((l) => l.level === 'error')).toHaveLength(1);
       expect(lines[0]!.message).toMatch(/queue-message-1/);

@@ -24,6 +24,7 @@ import { MicroBatcher } from './batcher.js';
 import { classifyEvent, targetFromId } from './classify.js';
 import { EventCounters } from './counters.js';
 import { parseQueueMessage, type ResourceEvent } from './message.js';
+import { isLastAttempt } from './lastAttempt.js';
 import type { PoisonQueue } from './poison.js';
 import { nextRecheckDelayMs, type RecheckMessage, type RecheckScheduler } from './recheck.js';
 
@@ -63,6 +64,12 @@ export interface MessageMeta {
   /** The queue message id: for log lines only (never the event id). */
   messageId?: string;
   dequeueCount?: number;
+  /**
+   * host.json's maxDequeueCount. When set, a failure on the last allowed attempt is moved to the poison queue here
+   * (stripped of personal data, with the reason) and the message completes, instead of the host copying the
+   * original there (lastAttempt.ts).
+   */
+  maxDequeueCount?: number;
   /** Per-invocation logger (the invocation context); defaults to the processor's logger. */
   logger?: Logger;
 }
@@ -147,7 +154,7 @@ export class EventProcessor {
       messageId: meta.messageId,
       ...(meta.dequeueCount !== undefined ? { dequeueCount: meta.dequeueCount } : {}),
     };
-    const parsed = parseQueueMessage(message);
+    const parsed = await parseQueueMessage(message);
     if (parsed.kind === 'malformed') return this.poison(message, parsed.reason, meta, log);
 
     let item: WorkItem;
@@ -216,6 +223,11 @@ export class EventProcessor {
       return result;
     } catch (error) {
       this.counters.increment('retryableFailure');
+      if (meta.maxDequeueCount !== undefined && isLastAttempt(meta.dequeueCount, meta.maxDequeueCount)) {
+        const why = error instanceof Error ? error.message : String(error);
+        const reason = `processing failed on the last allowed attempt (${meta.dequeueCount} of ${meta.maxDequeueCount}): ${why.slice(0, 500)}`;
+        return this.poison(message, reason, meta, log, 'message');
+      }
       log.warn('event processing failed; the host will retry the message', { ...fields, ...errorFields(error) });
       throw error;
     }
@@ -235,11 +247,11 @@ export class EventProcessor {
     };
   }
 
-  private async poison(message: unknown, reason: string, meta: MessageMeta, log: Logger): Promise<MessageOutcome> {
+  private async poison(message: unknown, reason: string, meta: MessageMeta, log: Logger, what = 'malformed message'): Promise<MessageOutcome> {
     // If the move fails this throws: the host retries, and after maxDequeueCount poisons the message itself.
     await this.deps.poison.moveToPoison(message, reason, meta.messageId ? { messageId: meta.messageId } : {});
     this.counters.increment('poisoned');
-    log.error(`malformed message moved to the poison queue: ${reason}`, {
+    log.error(`${what} moved to the poison queue: ${reason}`, {
       messageId: meta.messageId,
       dequeueCount: meta.dequeueCount,
       reason,

@@ -55,9 +55,6 @@ export interface ClassifyOptions {
   excludeResourceTypes: readonly string[];
 }
 
-/** Characters no ARM id contains; they only show up in hostile or corrupted input, and would break a KQL literal. */
-const HOSTILE_CHARACTERS = /[\u0000-\u001f\u007f"'`|\\<>]/;
-
 function topLevelOf(parsed: ParsedResourceId): ParsedResourceId {
   let current = parsed;
   for (let depth = 0; depth < 20 && current.kind === 'childResource' && current.parentId; depth++) {
@@ -89,14 +86,11 @@ export function classifyEvent(event: ResourceEvent, options: ClassifyOptions): C
   if (event.eventType !== 'Microsoft.Resources.ResourceWriteSuccess' && event.eventType !== 'Microsoft.Resources.ResourceDeleteSuccess') {
     return { action: 'ignore', counter: 'ignoredFailureOrCancel', reason: `${event.eventType} changes no catalog state` };
   }
-  const uri = event.resourceUri;
-  if (uri.length > 2048) return { action: 'malformed', reason: `data.resourceUri is ${uri.length} characters, longer than any ARM id` };
-  if (HOSTILE_CHARACTERS.test(uri)) {
-    return { action: 'malformed', reason: 'data.resourceUri contains quotes, pipes, backslashes or control characters, which no ARM id has' };
-  }
+  // Any id Azure can produce is accepted (quotes, pipes, spaces, any script): queries take it as one escaped literal
+  // and the identifier escapes it. Only what cannot be an ARM id is malformed (resourceId.ts, armIdProblem).
   let parsed: ParsedResourceId;
   try {
-    parsed = parseResourceId(uri);
+    parsed = parseResourceId(event.resourceUri);
   } catch (error) {
     return { action: 'malformed', reason: `data.resourceUri: ${error instanceof Error ? error.message : String(error)}` };
   }
@@ -145,7 +139,6 @@ export function classifyEvent(event: ResourceEvent, options: ClassifyOptions): C
 
 /** The sync target for a normalised id carried by a re-check message, or why it is not one. */
 export function targetFromId(id: string): { ok: true; target: SyncTarget } | { ok: false; reason: string } {
-  if (HOSTILE_CHARACTERS.test(id)) return { ok: false, reason: 're-check: resourceId contains characters no ARM id has' };
   let parsed: ParsedResourceId;
   try {
     parsed = parseResourceId(id);

@@ -4,14 +4,36 @@
  *
  * Event Grid writes one base64 JSON event per message; the host decodes base64 and the worker JSON-parses, so the
  * handler normally gets an object. We still accept a JSON string, base64 JSON, a Buffer and a one-element array,
- * because replays, manual sends and `messageEncoding: none` produce those.
+ * because replays, manual sends and `messageEncoding: none` produce those (decode.ts).
+ *
+ * What @azure/eventgrid does here, and what stays ours (its EventGridDeserializer and isSystemEvent, 5.12):
+ * - Transport decoding, one-element arrays, re-checks and poison envelopes: ours; the deserialiser takes only an
+ *   object or JSON text, and would accept a batch where Event Grid puts one event per queue message.
+ * - Which schema: ours, by shape (`specversion` → CloudEvents 1.0, `eventType` → Event Grid); the deserialiser must
+ *   be told the schema.
+ * - The envelope: zod first, with the reasons this parser has always given (each names the field), because the
+ *   deserialiser lets through what we must poison: an eventTime that is not a date (it yields Invalid Date), `data`
+ *   that is a string or an array (it turns them into objects), a CloudEvent without `time` (optional there; we
+ *   measure the settle time from it), empty ids. Then the deserialiser, which checks what zod does not: an Event
+ *   Grid `metadataVersion` other than "1" (another schema), CloudEvents `subject`, `dataschema` and
+ *   `datacontenttype` that are not strings, and `data` together with `data_base64`. Its `topic` and
+ *   `metadataVersion` are required there; Event Grid always sets both on delivery, but hand-written events
+ *   (send-event files) often leave them out, so they are filled in only when absent.
+ * - The event type: isSystemEvent, per known Microsoft.Resources type, which also types `data`.
  */
 import { z } from 'zod';
-import type { ResourceWriteSuccessEventData } from '@azure/eventgrid';
+import {
+  EventGridDeserializer,
+  isSystemEvent,
+  type CloudEvent,
+  type EventGridEvent,
+  type ResourceWriteSuccessEventData,
+} from '@azure/eventgrid';
+import { decodeBody, MAX_MESSAGE_BYTES, sizeOf } from './decode.js';
+import { POISON_MARKER } from './poison.js';
 import { parseRecheckMessage, RECHECK_MARKER, type RecheckMessage } from './recheck.js';
 
-/** The Storage queue limit; a decoded body this large cannot have come through a real queue message. */
-export const MAX_MESSAGE_BYTES = 64 * 1024;
+export { MAX_MESSAGE_BYTES } from './decode.js';
 
 export const APPLIED_EVENT_TYPES = ['Microsoft.Resources.ResourceWriteSuccess', 'Microsoft.Resources.ResourceDeleteSuccess'] as const;
 
@@ -86,88 +108,67 @@ const cloudEventSchema = z.object({
   data: dataField,
 });
 
-const VALIDATION_EVENT = 'Microsoft.EventGrid.SubscriptionValidationEvent';
+const VALIDATION_EVENT = 'Microsoft.EventGrid.SubscriptionValidationEvent' as const;
 
 function firstIssue(error: z.ZodError): string {
   const issue = error.issues[0];
   return issue ? issue.message : 'invalid';
 }
 
-const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+const KNOWN_TYPES = [...APPLIED_EVENT_TYPES, ...ACKNOWLEDGED_EVENT_TYPES] as const;
+const deserializer = new EventGridDeserializer();
+/** Set by Event Grid on every delivery; filled in only when a hand-written event leaves them out. */
+const EVENT_GRID_DELIVERY_FIELDS = { topic: '', metadataVersion: '1' };
 
-function utf8Bytes(text: string): number {
-  return Buffer.byteLength(text, 'utf8');
-}
+type DeserializedEvent = { schema: 'EventGridSchema'; event: EventGridEvent<unknown> } | { schema: 'CloudEventSchemaV1_0'; event: CloudEvent<unknown> };
 
-/** Unwraps the transport encodings. Returns the JSON value, or why there is none. */
-function decodeBody(message: unknown, depth = 0): { ok: true; value: unknown } | { ok: false; reason: string } {
-  if (message === undefined || message === null) return { ok: false, reason: 'message is empty (null)' };
-  if (Buffer.isBuffer(message) || message instanceof Uint8Array) {
-    return decodeBody(Buffer.from(message).toString('utf8'), depth);
-  }
-  if (typeof message === 'string') {
-    if (utf8Bytes(message) > MAX_MESSAGE_BYTES) {
-      return { ok: false, reason: `message is ${utf8Bytes(message)} bytes, over the ${MAX_MESSAGE_BYTES}-byte queue message limit` };
-    }
-    const text = message.trim();
-    if (text === '') return { ok: false, reason: 'message is empty' };
-    if (depth > 2) return { ok: false, reason: 'message is encoded more than twice' };
-    try {
-      const parsed: unknown = JSON.parse(text);
-      return typeof parsed === 'string' ? decodeBody(parsed, depth + 1) : { ok: true, value: parsed };
-    } catch {
-      // not JSON; maybe base64 that nobody decoded (messageEncoding none, or a manual send)
-    }
-    const compact = text.replace(/\s+/g, '');
-    if (compact.length % 4 === 0 && BASE64.test(compact)) {
-      const decoded = Buffer.from(compact, 'base64').toString('utf8');
-      try {
-        return { ok: true, value: JSON.parse(decoded) };
-      } catch {
-        return { ok: false, reason: 'message is base64 but does not decode to JSON' };
-      }
-    }
-    if (/^[A-Za-z0-9+/=\r\n]+$/.test(text)) return { ok: false, reason: 'message looks like base64 but is not valid base64' };
-    return { ok: false, reason: 'message is not JSON' };
-  }
-  if (typeof message === 'number' || typeof message === 'boolean' || typeof message === 'bigint') {
-    return { ok: false, reason: `message is a ${typeof message}, expected one JSON event object` };
-  }
-  return { ok: true, value: message };
-}
-
-function sizeOf(value: unknown): number {
+/** @azure/eventgrid's deserialisation of an envelope zod has already accepted; its errors become reasons. */
+async function deserialize(schema: ResourceEvent['schema'], record: Record<string, unknown>): Promise<DeserializedEvent | { reason: string }> {
   try {
-    return utf8Bytes(JSON.stringify(value) ?? '');
-  } catch {
-    return Number.POSITIVE_INFINITY;
+    if (schema === 'EventGridSchema') {
+      const [event] = await deserializer.deserializeEventGridEvents({ ...EVENT_GRID_DELIVERY_FIELDS, ...record });
+      return { schema, event: event! };
+    }
+    const [event] = await deserializer.deserializeCloudEvents(record);
+    return { schema, event: event! };
+  } catch (error) {
+    const label = schema === 'EventGridSchema' ? 'Event Grid event' : 'CloudEvent';
+    return { reason: `${label}: ${(error instanceof Error ? error.message : String(error)).slice(0, 300)}` };
   }
 }
 
-function toEvent(
-  schema: ResourceEvent['schema'],
-  id: string,
-  eventType: string,
-  time: string,
-  data: Record<string, unknown>,
-): ParsedMessage {
-  if (eventType === VALIDATION_EVENT) {
-    return {
-      kind: 'malformed',
-      reason: 'Event Grid subscription validation event: queue destinations need no handshake, so the event subscription or its producer is misconfigured',
-    };
-  }
-  const known = (APPLIED_EVENT_TYPES as readonly string[]).includes(eventType) || (ACKNOWLEDGED_EVENT_TYPES as readonly string[]).includes(eventType);
-  if (!known) return { kind: 'malformed', reason: `unknown event type "${eventType.slice(0, 200)}"` };
-  const parsedData = dataSchema.safeParse(data);
+/** The known Microsoft.Resources type of the event, by the SDK's system-event guard. */
+function knownType(deserialized: DeserializedEvent): (typeof KNOWN_TYPES)[number] | undefined {
+  return KNOWN_TYPES.find((type) =>
+    deserialized.schema === 'EventGridSchema' ? isSystemEvent(type, deserialized.event) : isSystemEvent(type, deserialized.event),
+  );
+}
+
+const VALIDATION_REASON =
+  'Event Grid subscription validation event: queue destinations need no handshake, so the event subscription or its producer is misconfigured';
+
+async function toEvent(schema: ResourceEvent['schema'], record: Record<string, unknown>): Promise<ParsedMessage> {
+  const deserialized = await deserialize(schema, record);
+  if ('reason' in deserialized) return { kind: 'malformed', reason: deserialized.reason };
+  const { event } = deserialized;
+  const eventType = deserialized.schema === 'EventGridSchema' ? deserialized.event.eventType : deserialized.event.type;
+  const isValidation =
+    deserialized.schema === 'EventGridSchema'
+      ? isSystemEvent(VALIDATION_EVENT, deserialized.event)
+      : isSystemEvent(VALIDATION_EVENT, deserialized.event);
+  if (isValidation) return { kind: 'malformed', reason: VALIDATION_REASON };
+  const type = knownType(deserialized);
+  if (!type) return { kind: 'malformed', reason: `unknown event type "${eventType.slice(0, 200)}"` };
+  const parsedData = dataSchema.safeParse(event.data);
   if (!parsedData.success) return { kind: 'malformed', reason: firstIssue(parsedData.error) };
+  const eventTime = deserialized.schema === 'EventGridSchema' ? deserialized.event.eventTime : deserialized.event.time!;
   return {
     kind: 'event',
     event: {
-      id,
+      id: event.id,
       schema,
-      eventType: eventType as ResourceEvent['eventType'],
-      eventTime: new Date(time),
+      eventType: type,
+      eventTime,
       resourceUri: parsedData.data.resourceUri,
       ...(parsedData.data.operationName !== undefined ? { operationName: parsedData.data.operationName } : {}),
       ...(parsedData.data.correlationId !== undefined ? { correlationId: parsedData.data.correlationId } : {}),
@@ -175,8 +176,15 @@ function toEvent(
   };
 }
 
-/** Classifies one queue message body. Never throws. */
-export function parseQueueMessage(message: unknown): ParsedMessage {
+/** Envelopes inside envelopes (a replayed message poisoned again before poison.ts flattened them). */
+const MAX_ENVELOPES = 3;
+
+/** Classifies one queue message body. Never rejects. */
+export async function parseQueueMessage(message: unknown): Promise<ParsedMessage> {
+  return parseBody(message, 0);
+}
+
+async function parseBody(message: unknown, envelopes: number): Promise<ParsedMessage> {
   const decoded = decodeBody(message);
   if (!decoded.ok) return { kind: 'malformed', reason: decoded.reason };
   let value = decoded.value;
@@ -199,6 +207,15 @@ export function parseQueueMessage(message: unknown): ParsedMessage {
     return { kind: 'malformed', reason: `message is ${value === null ? 'null' : `a ${Array.isArray(value) ? 'nested array' : typeof value}`}, expected one JSON event object` };
   }
   const record = value as Record<string, unknown>;
+  if (POISON_MARKER in record) {
+    // A poison-queue envelope put back by replay-poison: process the message it kept.
+    if (!('body' in record)) {
+      const why = typeof record['bodyOmitted'] === 'string' ? record['bodyOmitted'] : 'no body';
+      return { kind: 'malformed', reason: `a poison-queue envelope without the original message (${why.slice(0, 200)}); nothing to replay` };
+    }
+    if (envelopes >= MAX_ENVELOPES) return { kind: 'malformed', reason: `poison-queue envelopes nested more than ${MAX_ENVELOPES} deep` };
+    return parseBody(record['body'], envelopes + 1);
+  }
   if (RECHECK_MARKER in record) {
     const recheck = parseRecheckMessage(record);
     return recheck.ok ? { kind: 'recheck', recheck: recheck.value } : { kind: 'malformed', reason: recheck.reason };
@@ -206,12 +223,12 @@ export function parseQueueMessage(message: unknown): ParsedMessage {
   if ('specversion' in record) {
     const parsed = cloudEventSchema.safeParse(record);
     if (!parsed.success) return { kind: 'malformed', reason: `CloudEvent: ${firstIssue(parsed.error)}` };
-    return toEvent('CloudEventSchemaV1_0', parsed.data.id, parsed.data.type, parsed.data.time, parsed.data.data);
+    return toEvent('CloudEventSchemaV1_0', record);
   }
   if ('eventType' in record) {
     const parsed = eventGridSchema.safeParse(record);
     if (!parsed.success) return { kind: 'malformed', reason: `Event Grid event: ${firstIssue(parsed.error)}` };
-    return toEvent('EventGridSchema', parsed.data.id, parsed.data.eventType, parsed.data.eventTime, parsed.data.data);
+    return toEvent('EventGridSchema', record);
   }
   return {
     kind: 'malformed',

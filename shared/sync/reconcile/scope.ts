@@ -2,6 +2,7 @@
  * What a sync scope is called in Port, and which catalog entities belong to it.
  */
 import { createHash } from 'node:crypto';
+import { fromPortIdentifier } from '../../azure/resourceId.js';
 import type { Settings } from '../../settings.js';
 
 export const STATE_IDENTIFIER_PREFIX = 'azure-port-sync';
@@ -31,7 +32,13 @@ function listHash(values: string[]): string {
 
 const SUBSCRIPTION_PREFIX = /^\/subscriptions\/([^/]+)/i;
 
-/** The (lower-cased) subscription id an entity identifier lives under, or undefined when it is not an ARM path. */
+/**
+ * The (lower-cased) subscription id an entity identifier lives under, or undefined when it is not an ARM path.
+ * The segment is decoded with fromPortIdentifier, the inverse of the one identifier function, so it reads the id
+ * back whatever the escaping (a subscription id is a GUID in practice, which escaping leaves as it is). A raw ARM
+ * id whose subscription segment has no escapes reads the same way.
+ */
 export function subscriptionOfIdentifier(identifier: string): string | undefined {
-  return SUBSCRIPTION_PREFIX.exec(identifier)?.[1]?.toLowerCase();
+  const segment = SUBSCRIPTION_PREFIX.exec(identifier)?.[1];
+  return segment === undefined ? undefined : fromPortIdentifier(segment.toLowerCase());
 }
