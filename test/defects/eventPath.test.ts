@@ -1,7 +1,7 @@
 /**
  * Reproductions of the real-time path's defects from issue #10 §1, through EventProcessor.handle and the queue host
  * (test/events/harness.ts) against the emulators in their unkind modes. Each asserts what a user expects; each fails
- * on the current product, so it is committed as `it.fails` until the convergence core lands.
+ * on the product before the convergence core (committed as `it.fails` then, flipped when it landed).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BP, createRig, startServices, type Rig, type Services } from '../events/harness.js';
@@ -106,7 +106,7 @@ describe('issue #10 §1: real-time path', () => {
   ] as const;
   for (const [what, id] of legalNames) {
     // fails until the convergence core lands (issue #10 §1.8)
-    it.fails(`defect 10.8: an event for ${what} is applied, not poisoned`, async () => {
+    it(`defect 10.8: an event for ${what} is applied, not poisoned`, async () => {
       rig = await createRig(services, { subscriptionIds: [A, B], settleTimeMs: 3_000 });
       services.arg.upsertResourceGroup({ id: group(A, 'rg-108') });
       services.arg.upsertResource({ id: `${group(A, 'rg-108')}/providers/Microsoft.Sql/servers/s1` });

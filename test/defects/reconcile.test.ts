@@ -1,8 +1,8 @@
 /**
  * Reproductions of reconciliation's defects from issue #10 §1 (and §3's deep-merging Port), through
  * runReconciliation (test/reconcile/harness.ts) against the emulators in their unkind modes. Each asserts what a
- * user expects; each fails on the current product, so it is committed as `it.fails` until the convergence core
- * lands.
+ * user expects; each failed on the product before the convergence core (committed as `it.fails` then, flipped when it
+ * landed).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { normalizeResourceId } from '../../shared/azure/resourceId.js';

@@ -11,7 +11,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toPortIdentifier } from '../../shared/azure/resourceId.js';
 import { RetryableError } from '../../shared/errors.js';
 import { silentLogger } from '../../shared/log.js';
-import { mapRow } from '../../shared/mapping/index.js';
 import { DEFAULT_BLUEPRINT_IDS } from '../../shared/port/blueprints.js';
 import { EventProcessor } from '../../shared/sync/events/apply.js';
 import { findHostJson, isLastAttempt, readMaxDequeueCount } from '../../shared/sync/events/lastAttempt.js';
@@ -131,7 +130,6 @@ describe('when the poison queue itself fails on the last attempt', () => {
       {
         port: new FakePort(),
         resourceGraph: arg,
-        mapRow,
         blueprints: DEFAULT_BLUEPRINT_IDS,
         recheck: new CapturingScheduler(),
         poison: {
