@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BP, createRig, startServices, type Rig, type Services } from '../events/harness.js';
 import { writeEvent, deleteEvent } from '../events/samples.js';
 import { entityFor } from './support.js';
+import { moveEvents } from '../events/moveEvents.js';
 
 const A = '3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f';
 const B = '4d5e6f7a-8b9c-4d0e-9f1a-2b3c4d5e6f7a';
@@ -36,7 +37,7 @@ async function mirrored(r: Rig, groupId: string, resources: Record<string, unkno
 }
 
 describe('issue #10 §1: real-time path', () => {
-  // fails until the convergence core lands (issue #10 §1.1)
+  // failed before the convergence core (issue #10 §1.1)
   it('defect 10.1: real-time path keeps entities of a subscription that lost Reader', async () => {
     rig = await createRig(services, { subscriptionIds: [A, B], settleTimeMs: 3_000 });
     const appA = `${group(A, 'rg-101')}/providers/Microsoft.Web/sites/app-a`;
@@ -57,7 +58,7 @@ describe('issue #10 §1: real-time path', () => {
     expect(entityFor(services.port, BP.resource, appB), `outcome for B: ${outcomeB.status}`).toBeDefined();
   });
 
-  // fails until the convergence core lands (issue #10 §1.4)
+  // failed before the convergence core (issue #10 §1.4)
   it('defect 10.4: real-time path clears a field that disappeared in Azure (a detached disk loses managedBy and sku)', async () => {
     rig = await createRig(services, { subscriptionIds: [A, B], settleTimeMs: 3_000 });
     const rg = group(A, 'rg-104');
@@ -77,7 +78,7 @@ describe('issue #10 §1: real-time path', () => {
     expect(properties['tags']).toEqual({ app: 'x' });
   });
 
-  // fails until the convergence core lands (issue #10 §1.5)
+  // failed before the convergence core (issue #10 §1.5)
   it('defect 10.5: a resource group delete racing a write in that group does not delete the re-created resource', async () => {
     rig = await createRig(services, { subscriptionIds: [A, B], settleTimeMs: 3_000 });
     const rg = group(A, 'rg-105');
@@ -105,7 +106,7 @@ describe('issue #10 §1: real-time path', () => {
     ['a machine learning workspace named ml|team', `${group(A, 'rg-108')}/providers/Microsoft.MachineLearningServices/workspaces/ml|team`],
   ] as const;
   for (const [what, id] of legalNames) {
-    // fails until the convergence core lands (issue #10 §1.8)
+    // failed before the convergence core (issue #10 §1.8)
     it(`defect 10.8: an event for ${what} is applied, not poisoned`, async () => {
       rig = await createRig(services, { subscriptionIds: [A, B], settleTimeMs: 3_000 });
       services.arg.upsertResourceGroup({ id: group(A, 'rg-108') });
@@ -117,4 +118,48 @@ describe('issue #10 §1: real-time path', () => {
       expect(await rig.poisonBodies()).toEqual([]);
     });
   }
+});
+
+describe('issue #10 §2: resource moves on the real-time path', () => {
+  it('the move event on the source group removes the moved entities from it at once; a confirming re-read follows', async () => {
+    rig = await createRig(services, { subscriptionIds: [A, B], settleTimeMs: 3_000, recheck: 'virtual' });
+    const source = group(A, 'rg-move-from');
+    const target = group(A, 'rg-move-to');
+    const moved = `${source}/providers/Microsoft.Web/sites/app-moved`;
+    const stays = `${source}/providers/Microsoft.Web/sites/app-stays`;
+    await mirrored(rig, source, [{ id: moved }, { id: stays }]);
+    services.arg.upsertResourceGroup({ id: target });
+    services.arg.moveResources(source, [moved], target);
+    const [event] = moveEvents({ sourceResourceGroup: source, eventTime: services.arg.now() });
+    const outcome = await rig.processor.handle(event);
+    expect(outcome.status).not.toBe('ignored');
+    expect(entityFor(services.port, BP.resource, moved), 'the moved id is gone from the source group').toBeUndefined();
+    expect(entityFor(services.port, BP.resource, stays), 'what did not move stays').toBeDefined();
+    // The event names none of the moved ids, so the group is read again once the lag bound has passed.
+    expect(rig.virtual!.held.some((h) => h.message.resourceId === source.toLowerCase() && h.message.children === true)).toBe(true);
+  });
+
+  it('with Resource Graph still showing the old id, the confirming re-read removes it once it is gone', async () => {
+    rig = await createRig(services, { subscriptionIds: [A, B], settleTimeMs: 3_000, recheck: 'virtual' });
+    const source = group(A, 'rg-move-lag-from');
+    const target = group(A, 'rg-move-lag-to');
+    const moved = `${source}/providers/Microsoft.Web/sites/app-moved`;
+    await mirrored(rig, source, [{ id: moved }]);
+    // Let the creation's own confirming re-reads pass first: a pending write re-check of an id wins over a child
+    // refresh (a write never deletes), and would leave the old id to the windowed sync.
+    services.arg.advance(3_000);
+    await rig.virtual!.release();
+    await rig.host.drain({ horizonMs: 5_000 });
+    services.arg.upsertResourceGroup({ id: target });
+    services.arg.setLag({ tables: { resources: 2_000 } });
+    services.arg.moveResources(source, [moved], target);
+    const [event] = moveEvents({ sourceResourceGroup: source, eventTime: services.arg.now() });
+    await rig.processor.handle(event);
+    expect(entityFor(services.port, BP.resource, moved), 'still listed under the source: kept for now').toBeDefined();
+    services.arg.advance(3_000);
+    await rig.virtual!.release();
+    await rig.host.drain({ horizonMs: 5_000 });
+    expect(entityFor(services.port, BP.resource, moved)).toBeUndefined();
+    services.arg.setLag({ tables: { resources: null } });
+  });
 });

@@ -30,7 +30,7 @@ const pagingOrder = (harness: Harness) => harness.arg.estate().resources.map((r)
 const resourceBlueprint = (harness: Harness) => harness.settings.port.blueprints.resource;
 
 describe('issue #10 §1: reconciliation', () => {
-  // fails until the convergence core lands (issue #10 §1.2)
+  // failed before the convergence core (issue #10 §1.2)
   it('defect 10.2: a full sync never deletes a live resource that Resource Graph paging skipped', async () => {
     const harness = await mirroredSmallEstate();
     const order = pagingOrder(harness);
@@ -41,7 +41,7 @@ describe('issue #10 §1: reconciliation', () => {
     expect(entityFor(harness.port, resourceBlueprint(harness), order[3]!)).toBeDefined();
   });
 
-  // fails until the convergence core lands (issue #10 §1.6)
+  // failed before the convergence core (issue #10 §1.6)
   it('defect 10.6: a full sync keeps a resource re-created (and upserted by the real-time path) after the listing passed it', async () => {
     h = await startHarness();
     const harness = h;
@@ -75,7 +75,7 @@ describe('issue #10 §1: reconciliation', () => {
     expect(entityFor(harness.port, resourceBlueprint(harness), early)?.properties?.['tags']).toEqual({ v: '2' });
   });
 
-  // fails until the convergence core lands (issue #10 §1.7)
+  // failed before the convergence core (issue #10 §1.7)
   it('defect 10.7: a change record ingested 12 minutes late still converges by a later window', async () => {
     const harness = await mirroredSmallEstate(); // full sync at T0: cursor T0
     harness.arg.advance(4 * MINUTE);
@@ -107,5 +107,102 @@ describe('issue #10 §1: reconciliation', () => {
     harness.port.clearRequests();
     await harness.run({ mode: 'full' });
     expect(harness.catalogWrites()).toBe(0);
+  });
+});
+
+describe('issue #10 §2: moves, lost subscriptions and a failing full sync', () => {
+  it('a move between groups converges by the next window: the old id goes, the new one comes', async () => {
+    const harness = await mirroredSmallEstate();
+    const [first] = pagingOrder(harness);
+    const source = first!.split('/providers/')[0]!;
+    const target = `/subscriptions/${SUB_A}/resourceGroups/rg-move-target`;
+    harness.arg.upsertResourceGroup({ id: target });
+    const to = harness.arg.moveResources(source, [first!], target)[0]!.to;
+    harness.arg.advance(15 * MINUTE);
+    const window = await harness.run();
+    expect(window).toMatchObject({ mode: 'window', status: 'succeeded' });
+    expect(entityFor(harness.port, resourceBlueprint(harness), first!)).toBeUndefined();
+    expect(entityFor(harness.port, resourceBlueprint(harness), to)).toBeDefined();
+    expect(harness.catalog()).toEqual(harness.expected());
+  });
+
+  it('a subscription that disappears is kept and flagged, then removed after LOST_SUBSCRIPTION_RETENTION', async () => {
+    h = await startHarness({ LOST_SUBSCRIPTION_RETENTION: '2d', FULL_SYNC_INTERVAL: '1d' });
+    seedSmallEstate(h.arg);
+    expect(await h.run()).toMatchObject({ mode: 'full', status: 'succeeded' });
+    const lost = SUB_A.toLowerCase();
+    const inLost = () => h!.catalog().resource.filter((id) => id.startsWith(`/subscriptions/${lost}/`));
+    const before = inLost().length;
+    expect(before).toBeGreaterThan(0);
+    h.arg.revokeSubscriptions([SUB_A]);
+
+    h.arg.advance(25 * 60 * MINUTE);
+    const kept = await h.run();
+    expect(kept.mode).toBe('full');
+    expect(inLost()).toHaveLength(before);
+    const subscriptionEntity = h.port.entity(h.settings.port.blueprints.subscription, `/subscriptions/${lost}`);
+    expect(subscriptionEntity?.properties?.['notVisibleSince']).toBe(h.arg.now().toISOString());
+    expect(h.stateEntity()?.properties?.['lostSubscriptions']).toEqual({ [lost]: h.arg.now().toISOString() });
+
+    h.arg.advance(25 * 60 * MINUTE);
+    await h.run();
+    expect(inLost()).toHaveLength(before); // 25 h lost: within the 2 d retention
+
+    h.arg.advance(25 * 60 * MINUTE);
+    const removed = await h.run();
+    expect(removed.mode).toBe('full');
+    expect(inLost()).toEqual([]);
+    expect(h.port.entity(h.settings.port.blueprints.subscription, `/subscriptions/${lost}`)).toBeUndefined();
+    expect(h.stateEntity()?.properties?.['lostSubscriptions']).toBeFalsy();
+  });
+
+  it('a subscription that comes back before the retention loses its flag', async () => {
+    h = await startHarness({ FULL_SYNC_INTERVAL: '1d' });
+    seedSmallEstate(h.arg);
+    await h.run();
+    h.arg.revokeSubscriptions([SUB_A]);
+    h.arg.advance(25 * 60 * MINUTE);
+    await h.run();
+    h.arg.grantSubscriptions([SUB_A]);
+    h.arg.advance(25 * 60 * MINUTE);
+    await h.run();
+    const subscriptionEntity = h.port.entity(h.settings.port.blueprints.subscription, `/subscriptions/${SUB_A.toLowerCase()}`);
+    expect(subscriptionEntity?.properties?.['notVisibleSince'] ?? null).toBeNull();
+    expect(h.stateEntity()?.properties?.['lostSubscriptions']).toBeFalsy();
+    expect(h.catalog()).toEqual(h.expected());
+  });
+
+  it('a full sync that keeps failing does not stop the windows; it is retried with backoff', async () => {
+    h = await startHarness({ FULL_SYNC_INTERVAL: '1h' });
+    seedSmallEstate(h.arg);
+    expect(await h.run()).toMatchObject({ mode: 'full', status: 'succeeded' });
+    h.arg.advance(61 * MINUTE);
+    // Every listing of resources fails from now on; by-id reads and change tables still work.
+    h.arg.setPaging({ mode: 'keyset', maxRowsPerPage: null, churnPerPage: null });
+    h.arg.setPageHook(async ({ query }) => {
+      if (/^resources\s*\n\| project/m.test(query)) throw new Error('listing unavailable');
+    });
+    const failed = await h.run();
+    expect(failed.mode).toBe('full');
+    expect(failed.status).toBe('failed');
+    const state = () => h!.stateEntity()!.properties!;
+    expect(state()['fullSyncFailures']).toBe(1);
+    const retryAt = Date.parse(String(state()['fullSyncRetryAt']));
+    expect(retryAt).toBe(h.arg.now().getTime() + 30 * MINUTE);
+
+    h.arg.advance(15 * MINUTE);
+    const app = resourceId(SUB_A, 'RG-App', 'Microsoft.Web', 'sites', 'made-while-full-fails');
+    h.arg.upsertResource({ id: app });
+    h.arg.advance(MINUTE);
+    const window = await h.run();
+    expect(window.mode).toBe('window');
+    expect(window.modeReason).toMatch(/next attempt at/);
+    expect(entityFor(h.port, resourceBlueprint(h), app)).toBeDefined();
+
+    h.arg.advance(20 * MINUTE);
+    h.arg.setPageHook(undefined);
+    const retried = await h.run();
+    expect(retried).toMatchObject({ mode: 'full', status: 'succeeded' });
+    expect(state()['fullSyncFailures'] ?? null).toBeNull();
   });
 });

@@ -109,6 +109,9 @@ function newer(a: WorkItem, b: WorkItem): WorkItem {
   // Any event about the id itself makes it more than a parent refresh.
   if (a.refresh && b.refresh) merged.refresh = true;
   else delete merged.refresh;
+  // A move out of the group asks for its children whatever else happened to it.
+  if (a.children || b.children) merged.children = true;
+  else delete merged.children;
   return merged;
 }
 
@@ -170,6 +173,7 @@ export class EventProcessor {
         hint: parsed.recheck.hint,
         eventAt: Date.parse(parsed.recheck.firstSeenAt),
         attempt: parsed.recheck.attempt,
+        ...(parsed.recheck.children ? { refresh: true, children: true } : {}),
       };
       fields = { ...base, operation: `recheck:${item.hint}`, attempt: item.attempt, resourceId: item.target.id };
       // This may be the confirming re-read itself: let a new confirm be scheduled if it arrived early.
@@ -203,7 +207,13 @@ export class EventProcessor {
       }
       // A future event time (clock skew) would postpone settling; nothing can have happened after now.
       const eventAt = Math.min(event.eventTime.getTime(), this.clock.now());
-      item = { target: classification.target, hint: classification.hint, eventAt, attempt: 0 };
+      item = {
+        target: classification.target,
+        hint: classification.hint,
+        eventAt,
+        attempt: 0,
+        ...(classification.children ? { refresh: true, children: true } : {}),
+      };
       if (classification.parent) {
         this.counters.increment('childRefreshedParent');
         parent = { target: classification.parent, hint: 'write', eventAt, attempt: 0, refresh: true };
@@ -297,6 +307,7 @@ export class EventProcessor {
       hint: 'write',
       firstSeenAt: new Date(item.eventAt).toISOString(),
       attempt: item.attempt + 1,
+      ...(item.children ? { children: true as const } : {}),
     };
     try {
       await this.deps.recheck.schedule(message, due - now);
@@ -317,6 +328,7 @@ export class EventProcessor {
       hint: item.hint,
       firstSeenAt: new Date(item.eventAt).toISOString(),
       attempt: item.attempt + 1,
+      ...(item.children ? { children: true as const } : {}),
     };
     try {
       await this.deps.recheck.schedule(message, delayMs);

@@ -67,14 +67,16 @@ export interface BatchDeps {
 }
 
 function request(key: string, item: WorkItem, settled: boolean): ConvergeRequest {
-  if (item.refresh) return { id: key, hint: 'refresh', ...(item.children ? { includeChildren: true } : {}) };
   const container = item.target.kind === 'resourceGroup' || item.target.kind === 'subscription';
+  // Per-child delete events are not guaranteed, and a move out of a group names none of the moved ids: what Port
+  // holds under the group is re-read too, child by child, each deleted only on its own proof.
+  const includeChildren = item.children === true || (item.hint === 'delete' && container);
+  if (item.refresh) return { id: key, hint: 'refresh', ...(includeChildren ? { includeChildren } : {}) };
   return {
     id: key,
     hint: item.hint,
     ...(item.hint === 'delete' && !settled ? { holdIfPresent: true } : {}),
-    // Per-child delete events are not guaranteed: a deleted group takes what Port holds under it, child by child.
-    ...(item.hint === 'delete' && container ? { includeChildren: true } : {}),
+    ...(includeChildren ? { includeChildren } : {}),
   };
 }
 

@@ -38,6 +38,8 @@ export type Classification =
       hint: 'write' | 'delete';
       /** Set for child and tag events: the top-level resource (or tagged scope) to refresh as well. */
       parent?: SyncTarget;
+      /** A move out of this group: refresh it and every entity Port holds under it (the moved ids are gone from it). */
+      children?: true;
     }
   | {
       action: 'ignore';
@@ -79,7 +81,13 @@ function targetOf(parsed: ParsedResourceId): SyncTarget | undefined {
   }
 }
 
+/** ARM's move action, published once, on the source group; the event does not say which resources moved where. */
+const MOVE_RESOURCES_ACTION = 'microsoft.resources/subscriptions/resourcegroups/moveresources/action';
+
 export function classifyEvent(event: ResourceEvent, options: ClassifyOptions): Classification {
+  if (event.eventType === 'Microsoft.Resources.ResourceActionSuccess' && event.operationName?.toLowerCase() === MOVE_RESOURCES_ACTION) {
+    return classifyMove(event, options);
+  }
   if (event.eventType.startsWith('Microsoft.Resources.ResourceAction')) {
     return { action: 'ignore', counter: 'ignoredAction', reason: `${event.eventType} changes no catalog state` };
   }
@@ -135,6 +143,23 @@ export function classifyEvent(event: ResourceEvent, options: ClassifyOptions): C
   if (childAllowed) return { action: 'sync', target, hint };
   if (parentAllowed) return { action: 'sync', target: parent, hint: 'write' };
   return excluded(target);
+}
+
+function classifyMove(event: ResourceEvent, options: ClassifyOptions): Classification {
+  let parsed: ParsedResourceId;
+  try {
+    parsed = parseResourceId(event.resourceUri);
+  } catch (error) {
+    return { action: 'malformed', reason: `data.resourceUri: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  if (parsed.kind !== 'resourceGroup') {
+    return { action: 'ignore', counter: 'ignoredAction', reason: 'a move action on something other than a resource group' };
+  }
+  const subscriptionId = parsed.subscriptionId.toLowerCase();
+  if (options.subscriptionIds.length > 0 && !options.subscriptionIds.includes(subscriptionId)) {
+    return { action: 'drop', reason: `subscription ${subscriptionId} is not in AZURE_SUBSCRIPTION_IDS` };
+  }
+  return { action: 'sync', target: { kind: 'resourceGroup', id: parsed.normalized, subscriptionId }, hint: 'write', children: true };
 }
 
 /** The sync target for a normalised id carried by a re-check message, or why it is not one. */

@@ -20,6 +20,8 @@ export interface RecheckMessage {
   firstSeenAt: string;
   /** 1 for the first re-check. */
   attempt: number;
+  /** A group resources were moved out of: re-check what Port holds under it too. */
+  children?: true;
 }
 
 const recheckSchema = z
@@ -39,6 +41,7 @@ const recheckSchema = z
       .int('re-check: attempt must be a whole number')
       .min(1, 're-check: attempt must be at least 1')
       .max(100, 're-check: attempt is over 100'),
+    children: z.literal(true, { error: 're-check: children must be true when present' }).optional(),
   })
   .strict();
 
