@@ -83,7 +83,7 @@ describe('moves', () => {
     expect(emu.estate()).toEqual(before);
   });
 
-  it('the move event: one ResourceActionSuccess on the source group, in both schemas, that the app parses', () => {
+  it('the move event: one ResourceActionSuccess on the source group, in both schemas, that the app parses', async () => {
     for (const schema of ['event-grid-schema', 'cloud-events-schema'] as const) {
       const [event, ...rest] = moveEvents({ sourceResourceGroup: SRC, schema, eventTime: T0 });
       expect(rest).toEqual([]);
@@ -99,7 +99,7 @@ describe('moves', () => {
         },
       });
       expect(JSON.stringify(event)).not.toMatch(/\{subscription-id\}|\{resource-group\}|listKeys/);
-      const parsed = parseQueueMessage(event);
+      const parsed = await parseQueueMessage(event);
       expect(parsed).toMatchObject({ kind: 'event', event: { eventType: 'Microsoft.Resources.ResourceActionSuccess', resourceUri: SRC, operationName: MOVE_ACTION } });
     }
     expect(() => moveEvents({ sourceResourceGroup: server(SRC) })).toThrow(/must be \/subscriptions\/<id>\/resourceGroups\/<name>/);
