@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { PermanentError, RetryableError } from '../../shared/errors.js';
 import { silentLogger } from '../../shared/log.js';
 import type { PortApi, PortEntity, UpsertOutcome } from '../../shared/port/types.js';
-import { PortCatalogWriter } from '../../shared/sync/converge/writer.js';
+import { PortCatalogWriter } from '../../shared/sync/converge/portWriter.js';
 import { runProblems } from '../../shared/sync/reconcile/context.js';
 import { prefetch } from '../../shared/sync/reconcile/prefetch.js';
 

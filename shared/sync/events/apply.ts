@@ -26,7 +26,8 @@ import { EventCounters } from './counters.js';
 import { parseQueueMessage, type ResourceEvent } from './message.js';
 import { isLastAttempt } from './lastAttempt.js';
 import type { PoisonQueue } from './poison.js';
-import { nextRecheckDelayMs, type RecheckMessage, type RecheckScheduler } from './recheck.js';
+import { FollowUps } from './followUps.js';
+import type { RecheckScheduler } from './recheck.js';
 
 export type { KeyOutcome } from './applyBatch.js';
 
@@ -99,9 +100,6 @@ class BoundedMap<K, V> {
   }
 }
 
-/** Beyond this many re-checks of one event we stop waiting, whatever the clocks say. */
-const MAX_ATTEMPTS = 12;
-
 function newer(a: WorkItem, b: WorkItem): WorkItem {
   // The latest event decides the hint; ties keep the delete, which Resource Graph then confirms or overrides.
   const winner = b.eventAt > a.eventAt || (b.eventAt === a.eventAt && b.hint === 'delete') ? b : a;
@@ -125,8 +123,7 @@ export class EventProcessor {
   readonly counters: EventCounters;
   private readonly clock: Clock;
   private readonly batcher: MicroBatcher<string, WorkItem, KeyOutcome>;
-  /** Confirming re-reads already scheduled in this worker: normalised id → due time (ms). */
-  private readonly confirmDue = new Map<string, number>();
+  private readonly followUps: FollowUps;
   /** Event ids applied by this worker → when that was (ms). */
   private readonly appliedEvents = new BoundedMap<string, number>(MEMORY_ENTRIES);
   private readonly mapping: EntityMapping;
@@ -139,6 +136,7 @@ export class EventProcessor {
     this.counters = deps.counters ?? new EventCounters();
     this.clock = deps.clock ?? systemClock;
     this.mapping = deps.mapping ?? createDefaultMapping(deps.blueprints, options);
+    this.followUps = new FollowUps(deps.recheck, options.settleTimeMs, this.counters, deps.logger);
     this.batcher = new MicroBatcher<string, WorkItem, KeyOutcome>({
       flushWindowMs: options.flushWindowMs,
       maxKeys: Math.min(1000, options.maxBatchIds ?? 1000),
@@ -176,9 +174,7 @@ export class EventProcessor {
         ...(parsed.recheck.children ? { refresh: true, children: true } : {}),
       };
       fields = { ...base, operation: `recheck:${item.hint}`, attempt: item.attempt, resourceId: item.target.id };
-      // This may be the confirming re-read itself: let a new confirm be scheduled if it arrived early.
-      const due = this.confirmDue.get(item.target.id);
-      if (due !== undefined && due <= item.eventAt + this.options.settleTimeMs) this.confirmDue.delete(item.target.id);
+      this.followUps.received(item.target.id, item);
     } else {
       this.counters.increment('received');
       const event = parsed.event;
@@ -269,13 +265,8 @@ export class EventProcessor {
     return { status: 'poisoned', reason };
   }
 
-  private settled(item: WorkItem, now: number): boolean {
-    return now - item.eventAt >= this.options.settleTimeMs || item.attempt >= MAX_ATTEMPTS;
-  }
-
   private async processBatch(batch: Map<string, WorkItem>): Promise<Map<string, KeyOutcome | Error>> {
-    const started = this.clock.now();
-    for (const [id, at] of this.confirmDue) if (at < started) this.confirmDue.delete(id);
+    this.followUps.expire(this.clock.now());
     return applyBatch(
       {
         port: this.deps.port,
@@ -285,59 +276,8 @@ export class EventProcessor {
         counters: this.counters,
         now: () => this.clock.now(),
       },
-      {
-        settled: (item, now) => this.settled(item, now),
-        recheck: (key, item, reason, now) => this.scheduleRecheck(key, item, reason, now),
-        confirm: (key, item, now) => this.scheduleConfirm(key, item, now),
-      },
+      this.followUps,
       batch,
     );
   }
-
-  private async scheduleConfirm(key: string, item: WorkItem, now: number): Promise<Error | undefined> {
-    const due = item.eventAt + this.options.settleTimeMs;
-    const existing = this.confirmDue.get(key);
-    if (existing !== undefined && existing >= due) {
-      this.counters.increment('confirmCoalesced');
-      return undefined;
-    }
-    const message: RecheckMessage = {
-      azurePortSyncRecheck: 1,
-      resourceId: key,
-      hint: 'write',
-      firstSeenAt: new Date(item.eventAt).toISOString(),
-      attempt: item.attempt + 1,
-      ...(item.children ? { children: true as const } : {}),
-    };
-    try {
-      await this.deps.recheck.schedule(message, due - now);
-      this.confirmDue.set(key, due);
-      this.counters.increment('confirmScheduled');
-      return undefined;
-    } catch (error) {
-      // Without the confirm a stale read could stick: retry the whole message instead.
-      return error instanceof Error ? error : new Error(String(error));
-    }
-  }
-
-  private async scheduleRecheck(key: string, item: WorkItem, reason: string, now: number): Promise<KeyOutcome | Error> {
-    const delayMs = nextRecheckDelayMs(item.attempt + 1, item.eventAt, now, this.options.settleTimeMs);
-    const message: RecheckMessage = {
-      azurePortSyncRecheck: 1,
-      resourceId: key,
-      hint: item.hint,
-      firstSeenAt: new Date(item.eventAt).toISOString(),
-      attempt: item.attempt + 1,
-      ...(item.children ? { children: true as const } : {}),
-    };
-    try {
-      await this.deps.recheck.schedule(message, delayMs);
-      this.counters.increment('recheckScheduled');
-      this.deps.logger.info(`re-check scheduled: ${reason}`, { resourceId: key, attempt: message.attempt, delayMs });
-      return { status: 'recheckScheduled', delayMs, reason };
-    } catch (error) {
-      return error instanceof Error ? error : new Error(String(error));
-    }
-  }
 }
-

@@ -14,7 +14,7 @@ import type { PortApi } from '../../port/types.js';
 import type { ResourceGraphApi } from '../../azure/types.js';
 import { converge, type ConvergeRequest, type TargetResult } from '../converge/converge.js';
 import type { EntityMapping } from '../converge/mapping.js';
-import { PortCatalogWriter } from '../converge/writer.js';
+import { PortCatalogWriter } from '../converge/portWriter.js';
 import type { SyncTarget } from './classify.js';
 import type { EventCounters } from './counters.js';
 

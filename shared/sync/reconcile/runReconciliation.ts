@@ -17,11 +17,14 @@
 import { randomUUID } from 'node:crypto';
 import { defaultBlueprints } from '../../port/blueprints.js';
 import type { BlueprintDefinition } from '../../port/types.js';
-import { PlanCatalogWriter, PortCatalogWriter, type BlueprintPlan, type CatalogWriter, type WriteFailure } from '../converge/writer.js';
+import { PlanCatalogWriter } from '../converge/planWriter.js';
+import { PortCatalogWriter } from '../converge/portWriter.js';
+import type { BlueprintPlan, CatalogWriter, WriteFailure } from '../converge/writer.js';
 import type { ReconcileDeps, ReconcilePhase, SyncContext, SyncOutcome } from './context.js';
 import { blueprintFields } from '../converge/fingerprint.js';
 import { runFullSync } from './fullSync.js';
-import { decideMode, fullSyncRetryDelayMs, type RequestedMode } from './mode.js';
+import { decideMode, type RequestedMode } from './mode.js';
+import { nextSyncState } from './nextState.js';
 import { describeScope, stateIdentifierFor } from './scope.js';
 import { defaultEntityMapping } from '../converge/mapping.js';
 import { typeAllowed } from './context.js';
@@ -190,17 +193,15 @@ export async function runReconciliation(deps: ReconcileDeps, request: ReconcileR
   let cursor = state?.cursor;
   // Without the state as it was, a write could only lose the cursor: leave it for the next run.
   if (!dryRun && stateRead) {
-    const nextState: SyncState = {
+    const nextState = nextSyncState({
       identifier: stateIdentifier,
       scope: describeScope(settings.azure),
-      ...(advance ? { cursor: now.toISOString() } : state?.cursor ? { cursor: state.cursor } : {}),
-      ...(advance && mode === 'full'
-        ? { lastFullSyncAt: now.toISOString() }
-        : state?.lastFullSyncAt
-          ? { lastFullSyncAt: state.lastFullSyncAt }
-          : {}),
-      ...fullSyncBackoff(mode, advance, state, now, settings.reconcile.fullSyncIntervalMs),
-      ...subscriptionMemory(outcome, state),
+      previous: state,
+      mode,
+      advance,
+      now,
+      fullSyncIntervalMs: settings.reconcile.fullSyncIntervalMs,
+      outcome,
       lastRun: {
         runId,
         mode,
@@ -214,15 +215,8 @@ export async function runReconciliation(deps: ReconcileDeps, request: ReconcileR
         portRequests: port.requestCounts().total - portAtStart.total,
         durationMs: Date.now() - startedWall,
       },
-      ...(mode === 'full'
-        ? outcome.deletionSkippedReason
-          ? { deletionSkippedReason: outcome.deletionSkippedReason }
-          : {}
-        : state?.deletionSkippedReason
-          ? { deletionSkippedReason: state.deletionSkippedReason }
-          : {}),
-      ...(errorMessage ? { lastError: errorMessage } : {}),
-    };
+      ...(errorMessage ? { errorMessage } : {}),
+    });
     try {
       await timed('writeState', async () => {
         // A resync may have been requested while we ran: keep it unless it is the one this run honoured.
@@ -271,35 +265,6 @@ export async function runReconciliation(deps: ReconcileDeps, request: ReconcileR
   if (failure !== undefined) logger.error('reconcile run failed', { runId, mode, error: errorFields(failure) });
   logger[summary.status === 'succeeded' || summary.status === 'planned' ? 'info' : 'warn']('reconcile run finished', logged);
   return summary;
-}
-
-/** A full sync replaces what the state remembers about subscriptions; other runs keep it. */
-function subscriptionMemory(outcome: SyncOutcome, state: SyncState | undefined): Pick<SyncState, 'lostSubscriptions' | 'knownSubscriptions'> {
-  const lost = outcome.lostSubscriptions ?? state?.lostSubscriptions;
-  const known = outcome.knownSubscriptions ?? state?.knownSubscriptions;
-  return {
-    ...(lost && Object.keys(lost).length > 0 ? { lostSubscriptions: lost } : {}),
-    ...(known && known.length > 0 ? { knownSubscriptions: known } : {}),
-  };
-}
-
-/** A failed or incomplete full sync is retried with backoff; windows run meanwhile (mode.ts). */
-function fullSyncBackoff(
-  mode: RunMode,
-  advance: boolean,
-  state: SyncState | undefined,
-  now: Date,
-  fullSyncIntervalMs: number,
-): Pick<SyncState, 'fullSyncFailures' | 'fullSyncRetryAt'> {
-  if (mode === 'full' && advance) return {};
-  if (mode !== 'full') {
-    return {
-      ...(state?.fullSyncFailures ? { fullSyncFailures: state.fullSyncFailures } : {}),
-      ...(state?.fullSyncRetryAt ? { fullSyncRetryAt: state.fullSyncRetryAt } : {}),
-    };
-  }
-  const failures = (state?.fullSyncFailures ?? 0) + 1;
-  return { fullSyncFailures: failures, fullSyncRetryAt: new Date(now.getTime() + fullSyncRetryDelayMs(failures, fullSyncIntervalMs)).toISOString() };
 }
 
 function fieldsFor(definitions: BlueprintDefinition[], ids: ReconcileDeps['settings']['port']['blueprints']): SyncContext['fields'] {
