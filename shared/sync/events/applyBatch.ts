@@ -102,6 +102,7 @@ export async function applyBatch(deps: BatchDeps, policy: RecheckPolicy, batch: 
     [...batch].map(([key, item]) => request(key, item, settledAtStart.get(key)!)),
   );
   const now = deps.now();
+  const upsertOf = new Map(result.plan.upserts.map((u) => [u.target, u]));
   const followUps: Promise<void>[] = [];
   const later = (key: string, item: WorkItem, reason: string) =>
     followUps.push(policy.recheck(key, item, reason, now).then((o) => void outcomes.set(key, o)));
@@ -118,7 +119,7 @@ export async function applyBatch(deps: BatchDeps, policy: RecheckPolicy, batch: 
       if (!(failed instanceof Error)) {
         counters.increment('permanentFailure');
         const first = r.failures[0]!;
-        const operation = result.plan.upserts.some((u) => u.target === key) ? 'upsert' : 'delete';
+        const operation = upsertOf.has(key) ? 'upsert' : 'delete';
         logger.error(`Port rejected the ${operation}; the event is acknowledged, reconciliation will retry`, {
           resourceId: key,
           identifier: first.identifier,
@@ -128,7 +129,7 @@ export async function applyBatch(deps: BatchDeps, policy: RecheckPolicy, batch: 
       outcomes.set(key, failed);
       continue;
     }
-    const upsert = result.plan.upserts.find((u) => u.target === key);
+    const upsert = upsertOf.get(key);
     const v = r.verdict;
     switch (v.status) {
       case 'present': {
