@@ -16,7 +16,7 @@ import type { PortApi } from '../../port/types.js';
 import { changedFields, fingerprint, withExplicitNulls, type BlueprintFields } from '../converge/fingerprint.js';
 import { decideDeletions } from './deletionGuard.js';
 import { loadPortSnapshot, type PortSnapshot } from './portSnapshot.js';
-import { subscriptionOfIdentifier } from './scope.js';
+import { subscriptionIdOf } from '../../azure/resourceId.js';
 import { mapRowCounted, runProblems, typeAllowed, type ReconcilePhase, type SyncContext, type SyncOutcome } from './context.js';
 import { prefetch, type Prefetched } from './prefetch.js';
 import { PermanentError } from '../../errors.js';
@@ -94,7 +94,7 @@ async function syncLevels(
       pages += 1;
       for (const row of page) {
         rows += 1;
-        const subscription = (row.subscriptionId ?? subscriptionOfIdentifier(row.id) ?? '').toLowerCase();
+        const subscription = (row.subscriptionId ?? subscriptionOfRow(row.id) ?? '').toLowerCase();
         if (subscription) subscriptionsWithRows.add(subscription);
         if (level === 'resource' && !typeAllowed(row.type, ctx.azure)) continue;
         // A row we cannot map leaves its entity unseen, so it would look deleted: runProblems holds deletions back.
@@ -228,6 +228,15 @@ async function deleteWithProof(
     });
   }
   return tally;
+}
+
+/** The subscription an ARM id (not a Port identifier) lives in; undefined for a row whose id is not one. */
+function subscriptionOfRow(id: unknown): string | undefined {
+  try {
+    return typeof id === 'string' ? subscriptionIdOf(id) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function listLevel(ctx: SyncContext, level: Level): AsyncIterable<ArgRow[]> {
