@@ -111,6 +111,9 @@ param fullSyncInterval string = '24h'
 @description('Refuse deletions when a full sync would delete more than this fraction of the catalog (0-1).')
 param deleteThreshold string = '0.9'
 
+@description('At most one accepted POST /api/resync per this interval on each instance, e.g. 60s (0s: no limit; the run lock still allows one run at a time).')
+param resyncMinInterval string = '60s'
+
 @allowed([
   'debug'
   'info'
@@ -489,6 +492,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     PORT_RETRY_MAX_ATTEMPTS: string(portRetryMaxAttempts)
     // The cloud this deployment runs in (sovereign clouds have their own Resource Manager endpoint).
     AZURE_ARM_ENDPOINT: environment().resourceManager
+    // The app's user-assigned identity only, not the whole DefaultAzureCredential chain: faster and clearer errors.
+    AZURE_CREDENTIAL: 'managed-identity'
     AZURE_CLIENT_ID: appIdentity.properties.clientId
     AZURE_SUBSCRIPTION_IDS: join(syncedSubscriptionIds, ',')
     AZURE_MANAGEMENT_GROUP_IDS: join(managementGroupIds, ',')
@@ -504,6 +509,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     MAX_CHANGE_WINDOW: maxChangeWindow
     CHANGE_WINDOW_OVERLAP: changeWindowOverlap
     DELETE_THRESHOLD: deleteThreshold
+    RESYNC_MIN_INTERVAL: resyncMinInterval
     LOG_LEVEL: logLevel
   }
   // The host starts as soon as settings land; without these roles its first start fails and the Key Vault

@@ -59,23 +59,22 @@ function expectOneErrorLine(r: Result, pattern: RegExp): void {
 
 describe.each([[['--dry-run']], [[]]])('reconcile %j that fails', (extra) => {
   const argv = ['reconcile', '--no-progress', ...extra];
-  // it.fails: these reproduce #10 §1.9 on the current code (the plan says "no changes" after a failure); the fix flips them.
 
-  it.fails('after a Port 401 says Port refused the credentials, never "no changes"', async () => {
+  it('after a Port 401 says Port refused the credentials, never "no changes"', async () => {
     const r = await cli(argv, { PORT_CLIENT_SECRET: 'wrong-secret' });
     expectOneErrorLine(r, /Port.*(401|credentials)/i);
     expect(r.stderr).toMatch(/PORT_CLIENT_ID|PORT_CLIENT_SECRET/);
     expect(r.stderr + r.stdout).not.toContain('wrong-secret');
   });
 
-  it.fails('after an Azure sign-in failure prints one readable line with the fix', async () => {
+  it('after an Azure sign-in failure prints one readable line with the fix', async () => {
     const r = await cli(argv, {}, { credential: unavailableCredential() });
     expectOneErrorLine(r, /sign.?in/i);
     expect(r.stderr).toMatch(/az login/);
     expect(r.stderr).not.toMatch(/RetryableError|CredentialUnavailableError|ChainedTokenCredential/);
   });
 
-  it.fails('when no configured subscription is readable names the subscription and the role', async () => {
+  it('when no configured subscription is readable names the subscription and the role', async () => {
     const unreadable = '99999999-1111-4111-8111-111111111111';
     const r = await cli(argv, { AZURE_SUBSCRIPTION_IDS: unreadable });
     expectOneErrorLine(r, /Reader/);
