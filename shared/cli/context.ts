@@ -3,11 +3,19 @@
  * emulator credential through CliIo.deps.
  */
 import type { TokenCredential } from '@azure/identity';
+import type { ResourceGraphReaderOptions } from '../azure/resourceGraph.js';
 import type { ResourceGraphApi } from '../azure/types.js';
 import { createLogger, jsonLineSink, type Logger, type LogLevel } from '../log.js';
 import type { PortApi } from '../port/types.js';
 import { loadSettings, SettingsError, type Settings } from '../settings.js';
 import { CliExit, EXIT, type CliIo } from './io.js';
+
+/**
+ * Where the CLI's settings come from, said in `--help` and by `check`. The CLI reads the environment only: the
+ * Function App's local.settings.json is Core Tools' file and is not read (export its Values to use them).
+ */
+export const SETTINGS_SOURCE =
+  'settings are read from environment variables only (the names in local.settings.sample.json; local.settings.json is not read)';
 
 export function cliSettings(io: CliIo): Settings {
   try {
@@ -51,8 +59,14 @@ export async function cliPort(io: CliIo, settings: Settings, logger: Logger): Pr
   return createPortClient(settings.port, logger);
 }
 
-export async function cliGraph(io: CliIo, settings: Settings, logger: Logger, credential: TokenCredential): Promise<ResourceGraphApi> {
+export async function cliGraph(
+  io: CliIo,
+  settings: Settings,
+  logger: Logger,
+  credential: TokenCredential,
+  options: Pick<ResourceGraphReaderOptions, 'onTotalRecords' | 'retry'> = {},
+): Promise<ResourceGraphApi> {
   if (io.deps?.createGraph) return io.deps.createGraph(settings, logger, credential);
   const { createResourceGraphReader } = await import('../azure/resourceGraph.js');
-  return createResourceGraphReader(settings.azure, logger, { credential });
+  return createResourceGraphReader(settings.azure, logger, { ...options, credential });
 }

@@ -3,6 +3,7 @@
  * request counting. PortClient builds the API operations on top of it.
  */
 import http from 'node:http';
+import type { LookupFunction } from 'node:net';
 import https from 'node:https';
 import got, { type Response } from 'got';
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -11,7 +12,8 @@ import type { Logger } from '../log.js';
 import type { PortRequestCounts, PortRequestKind } from './types.js';
 import { TokenCache } from './auth.js';
 import { RateLimitPacer } from './pacing.js';
-import { attemptsFor, describeUnreachable, isRetryableNetworkError, isRetryableStatus, retryDelay, type BackoffPolicy } from './retry.js';
+import { attemptsFor, describeUnreachable } from '../network.js';
+import { isRetryableNetworkError, isRetryableStatus, retryDelay, type BackoffPolicy } from './retry.js';
 
 /** Retries against an unreachable host are logged as warnings at most this often (debug in between). */
 const UNREACHABLE_WARN_INTERVAL_MS = 10_000;
@@ -31,6 +33,8 @@ export interface PortHttpOptions {
   logger: Logger;
   now: () => number;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Test hook: how host names resolve (tests make ENOTFOUND without asking a DNS server). */
+  lookup?: LookupFunction;
 }
 
 export interface PortRequest {
@@ -84,7 +88,7 @@ export class PortHttp {
       log('Port rate limit nearly used up; holding new requests until the window resets', { waitMs });
     });
     this.limit = pLimit(options.maxConcurrency);
-    const agentOptions = { keepAlive: true, maxSockets: options.maxConcurrency + 2 };
+    const agentOptions = { keepAlive: true, maxSockets: options.maxConcurrency + 2, ...(options.lookup ? { lookup: options.lookup } : {}) };
     this.#agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
     this.tokens = new TokenCache((signal) => this.fetchToken(signal), options.now);
   }

@@ -5,17 +5,30 @@
  * sign in, the Resource Graph emulator refusing every configured subscription.
  */
 import { ChainedTokenCredential, EnvironmentCredential } from '@azure/identity';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliIo } from '../../shared/cli/main.js';
+import { RUN_LOCK_CONTAINER, runLockName } from '../../shared/sync/reconcile/runLock.js';
+import { startAzurite, type AzuriteHandle } from '../support/azurite.js';
 import { seedSmallEstate, startHarness, type Harness } from '../reconcile/harness.js';
 
 let h: Harness;
+let azurite: AzuriteHandle;
 beforeAll(async () => {
-  h = await startHarness();
+  azurite = await startAzurite();
+  h = await startHarness({ AzureWebJobsStorage: azurite.connectionString });
   seedSmallEstate(h.arg);
-});
+}, 60_000);
 afterAll(async () => {
   await h?.close();
+  await azurite?.stop();
+});
+// However a run fails, it gives the run lock back.
+afterEach(async () => {
+  const blob = BlobServiceClient.fromConnectionString(azurite.connectionString)
+    .getContainerClient(RUN_LOCK_CONTAINER)
+    .getBlobClient(runLockName(h.settings));
+  if (await blob.exists()) expect((await blob.getProperties()).leaseState).toBe('available');
 });
 
 interface Result {
@@ -80,4 +93,21 @@ describe.each([[['--dry-run']], [[]]])('reconcile %j that fails', (extra) => {
     expectOneErrorLine(r, /Reader/);
     expect(r.stderr).toContain('AZURE_SUBSCRIPTION_IDS');
   });
+});
+
+describe('an unreachable host', () => {
+  it('Port: visible retry progress, then one error line naming the host', async () => {
+    const r = await cli(['reconcile', '--no-progress', '--dry-run'], { PORT_API_URL: 'http://127.0.0.1:1', PORT_RETRY_MAX_ATTEMPTS: '3' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^warn: Port request failed \(127\.0\.0\.1:1 refused the connection \(ECONNREFUSED\): nothing is listening there\); retrying/m);
+    expect(r.stderr).toMatch(/^error: reconcile --dry-run failed \(run [0-9a-f-]+\): Port POST \/v1\/auth\/access_token failed after 3 attempt\(s\): 127\.0\.0\.1:1 refused the connection/m);
+    expect(r.stdout).toBe('');
+  });
+
+  it('Resource Graph: each failed attempt is shown, then one error line naming the host', async () => {
+    const r = await cli(['reconcile', '--no-progress', '--dry-run'], { AZURE_ARM_ENDPOINT: 'http://127.0.0.1:1' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^warn: Resource Graph request attempt 1 failed \(127\.0\.0\.1:1 refused the connection \(ECONNREFUSED\)/m);
+    expect(r.stderr).toMatch(/^error: reconcile --dry-run failed \(run [0-9a-f-]+\): Resource Graph request failed before a response: 127\.0\.0\.1:1 refused the connection/m);
+  }, 30_000);
 });
