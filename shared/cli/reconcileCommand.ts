@@ -44,7 +44,16 @@ export async function reconcileCommand(io: CliIo, options: ReconcileCommandOptio
     const progress = await createProgressReporter(io.stderr, options.progress !== false, { showWrites: !dryRun });
     const credential = await cliCredential(io, settings);
     const port = await cliPort(io, settings, logger);
-    const graph = await cliGraph(io, settings, logger, credential, { onTotalRecords: (listing, n) => progress.total(listing, n) });
+    const reader = await cliGraph(io, settings, logger, credential, { onTotalRecords: (listing, n) => progress.total(listing, n) });
+    // The scope as resolved, to say which configured subscriptions could not be read (the summary does not).
+    let unreadable: string[] = [];
+    const graph: typeof reader = Object.assign(Object.create(reader) as typeof reader, {
+      resolveScope: async (...args: Parameters<typeof reader.resolveScope>) => {
+        const scope = await reader.resolveScope(...args);
+        unreadable = scope.unreadableSubscriptionIds ?? [];
+        return scope;
+      },
+    });
     const signals = [io.abortSignal, lock?.lost].filter((s): s is AbortSignal => s !== undefined);
     const abortSignal = signals.length > 0 ? AbortSignal.any(signals) : undefined;
     const { runReconciliation } = await import('../sync/reconcile/runReconciliation.js');
@@ -71,7 +80,7 @@ export async function reconcileCommand(io: CliIo, options: ReconcileCommandOptio
       progress.stop();
       port.close?.();
     }
-    return report(io, summary, json);
+    return report(io, summary, json, unreadable);
   } finally {
     await lock?.release();
   }
@@ -138,7 +147,7 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
-function report(io: CliIo, summary: RunSummary, json: boolean): number {
+function report(io: CliIo, summary: RunSummary, json: boolean, unreadable: string[]): number {
   const what = summary.dryRun ? 'reconcile --dry-run' : 'reconcile';
   if (summary.status === 'failed') {
     // No plan: an empty plan after a failure would read "no changes".
@@ -148,8 +157,16 @@ function report(io: CliIo, summary: RunSummary, json: boolean): number {
     io.stderr.write(`error: ${what} failed (run ${summary.runId}): ${withoutErrorClass(summary.error ?? 'see the log')}${partial}\n`);
     return EXIT.failed;
   }
-  if (json) io.stdout.write(JSON.stringify(summary, null, 2) + '\n');
-  else io.stdout.write((summary.dryRun ? `${renderPlan(summary)}\n\n${renderSummary(summary)}` : renderSummary(summary)) + '\n');
+  if (json) io.stdout.write(JSON.stringify({ ...summary, unreadableSubscriptionIds: unreadable }, null, 2) + '\n');
+  else {
+    const plan = summary.dryRun ? `${renderPlan(summary, { unreadableSubscriptionIds: unreadable })}\n\n` : '';
+    io.stdout.write(`${plan}${renderSummary(summary)}\n`);
+  }
+  if (unreadable.length > 0) {
+    io.stderr.write(
+      `warning: ${unreadable.length} configured subscription(s) could not be read and were left alone: ${unreadable.join(', ')}; grant the identity Reader on them (AZURE_SUBSCRIPTION_IDS)\n`,
+    );
+  }
   if (summary.status === 'partial') {
     const reasons = [...summary.incompleteReasons, ...summary.rejectedReasons];
     io.stderr.write(`error: ${what} finished with problems (run ${summary.runId}): ${reasons.join('; ')}\n`);

@@ -111,3 +111,18 @@ describe('an unreachable host', () => {
     expect(r.stderr).toMatch(/^error: reconcile --dry-run failed \(run [0-9a-f-]+\): Resource Graph request failed before a response: 127\.0\.0\.1:1 refused the connection/m);
   }, 30_000);
 });
+
+describe('a partly readable scope', () => {
+  it('a dry run says which configured subscriptions it could not compare instead of "Port matches Azure"', async () => {
+    const { SUB_A } = await import('../reconcile/harness.js');
+    const unreadable = '99999999-1111-4111-8111-111111111111';
+    const env = { AZURE_SUBSCRIPTION_IDS: `${SUB_A},${unreadable}` };
+    expect((await cli(['reconcile', '--no-progress'], env)).code).toBe(0);
+    const r = await cli(['reconcile', '--dry-run', '--no-progress'], env);
+    expect(r.stdout).not.toContain('Port matches Azure');
+    expect(r.stdout).toContain(`no changes in the readable subscriptions; 1 configured subscription(s) could not be read and were not compared: ${unreadable}`);
+    expect(r.stderr).toMatch(new RegExp(`^warning: 1 configured subscription\\(s\\) could not be read and were left alone: ${unreadable}; grant the identity Reader`, 'm'));
+    const json = JSON.parse((await cli(['reconcile', '--dry-run', '--json', '--no-progress'], env)).stdout) as { unreadableSubscriptionIds: string[] };
+    expect(json.unreadableSubscriptionIds).toEqual([unreadable]);
+  });
+});
