@@ -43,9 +43,9 @@ export async function checkCommand(io: CliIo, options: { json?: boolean }): Prom
   let settings: Settings;
   try {
     settings = cliSettings(io);
-    report({ name: 'settings', status: 'pass', detail: `all app settings are valid; ${SETTINGS_SOURCE}` });
+    report({ name: 'settings', status: 'pass', detail: `all app settings are valid; they come from ${SETTINGS_SOURCE}` });
   } catch (error) {
-    report({ name: 'settings', status: 'fail', detail: `${reason(error)} (${SETTINGS_SOURCE})` });
+    report({ name: 'settings', status: 'fail', detail: `${reason(error)} (settings come from ${SETTINGS_SOURCE})` });
     return finish(io, results, options.json === true);
   }
   const logger = cliLogger(io, settings, options.json === true);

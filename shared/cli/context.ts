@@ -15,7 +15,7 @@ import { CliExit, EXIT, type CliIo } from './io.js';
  * Function App's local.settings.json is Core Tools' file and is not read (export its Values to use them).
  */
 export const SETTINGS_SOURCE =
-  'settings are read from environment variables only (the names in local.settings.sample.json; local.settings.json is not read)';
+  'environment variables only (the names in local.settings.sample.json; local.settings.json is not read)';
 
 export function cliSettings(io: CliIo): Settings {
   try {

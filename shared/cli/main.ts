@@ -30,7 +30,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .showHelpAfterError()
     .addHelpText(
       'after',
-      `\nSettings: ${SETTINGS_SOURCE}.\n` +
+      `\nSettings come from ${SETTINGS_SOURCE}.\n` +
         'Exit codes: 0 ok, 1 failed, 2 bad usage or settings, 3 another run of the same scope holds the run lock, 130 interrupted.\n',
     );
 

@@ -64,10 +64,11 @@ class ProgressState {
     const p = this.phase;
     if (!p) return 'starting';
     const total = this.totals.get(p.phase);
-    const of = total !== undefined ? ` of ${total}${total > 0 ? ` (${Math.min(100, Math.floor((100 * p.items) / total))}%)` : ''}` : '';
+    const of = total !== undefined ? ` of ${total}` : '';
+    const share = total !== undefined && total > 0 ? ` (${Math.min(100, Math.floor((100 * p.items) / total))}%)` : '';
     const left = eta(p.items, total, now - this.phaseStartedAt);
     const writes = this.showWrites ? `; Port: ${this.written.upserted} written, ${this.written.deleted} deleted` : '';
-    return `${p.phase}: ${p.pages} pages, ${p.items}${of} items${left ? `, ETA ${left}` : ''}${writes}`;
+    return `${p.phase}: ${p.pages} pages, ${p.items}${of} items${share}${left ? `, ETA ${left}` : ''}${writes}`;
   }
 
   enter(p: ReconcileProgress, now: number): boolean {

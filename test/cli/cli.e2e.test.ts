@@ -50,7 +50,7 @@ describe('azure-port-sync reconcile', () => {
     expect(summary).toMatchObject({ mode: 'full', status: 'succeeded', trigger: 'cli', counts: { created: 13 } });
     expect(h.catalog()).toEqual(h.expected());
     // Not a terminal: progress as plain lines on stderr, never on stdout.
-    expect(r.stderr).toMatch(/^progress: resources: \d+ pages, \d+ of \d+ \(\d+%\) items(, ETA \S+)?; Port: \d+ written, \d+ deleted$/m);
+    expect(r.stderr).toMatch(/^progress: resources: \d+ pages, \d+ of \d+ items \(\d+%\)(, ETA \S+)?; Port: \d+ written, \d+ deleted$/m);
     expect(r.stderr).not.toMatch(/^(warning|error):/m);
   });
 
@@ -142,12 +142,21 @@ describe('azure-port-sync status', () => {
   });
 });
 
+describe('azure-port-sync --help', () => {
+  it('says where settings come from and what the exit codes mean', async () => {
+    const r = await cli(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Settings come from environment variables only \(.*local\.settings\.json is not read\)\.$/m);
+    expect(r.stdout).toMatch(/^Exit codes: .*3 another run of the same scope holds the run lock/m);
+  });
+});
+
 describe('azure-port-sync check', () => {
   it('passes every check against working services, the run lock and the queue included, and names the settings source', async () => {
     const { QueueClient } = await import('@azure/storage-queue');
     await new QueueClient(azurite.connectionString, 'resource-events').createIfNotExists();
     const r = await cli(['check']);
-    expect(r.stdout).toMatch(/^PASS  settings: all app settings are valid; settings are read from environment variables only .*local\.settings\.json is not read/m);
+    expect(r.stdout).toMatch(/^PASS  settings: all app settings are valid; they come from environment variables only .*local\.settings\.json is not read/m);
     expect(r.stdout).toMatch(/^PASS  azure authentication: /m);
     expect(r.stdout).toMatch(/^PASS  resource graph: 2 subscription\(s\) in scope/m);
     expect(r.stdout).toMatch(/^PASS  port authentication: /m);
