@@ -80,8 +80,12 @@ function specificReason(error: Error): string | undefined {
   const candidates = Array.isArray(nested) ? nested : [error];
   for (const e of candidates) {
     if (!(e instanceof Error) || e.name === 'CredentialUnavailableError') continue;
-    const line = e.message.split('\n').find((l) => l.trim() !== '');
-    if (line) return line.trim().slice(0, 200);
+    // Entra ID's own words (e.g. "AADSTS7000215: Invalid client secret provided.") say most.
+    const response = (e as { errorResponse?: { error?: string; errorDescription?: string } }).errorResponse;
+    const described = response?.errorDescription?.split('\n').find((l) => l.trim() !== '');
+    const text = described ? `${response?.error ? `${response.error}: ` : ''}${described}` : e.message;
+    const oneLine = text.replace(/\s+/g, ' ').trim();
+    if (oneLine) return oneLine.slice(0, 200);
   }
   return undefined;
 }
