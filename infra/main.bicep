@@ -114,6 +114,9 @@ param deleteThreshold string = '0.9'
 @description('How long the entities of a subscription Resource Graph no longer shows are kept before they are removed, e.g. 7d.')
 param lostSubscriptionRetention string = '7d'
 
+@description('At most one accepted POST /api/resync per this interval on each instance, e.g. 60s (0s: no limit; the run lock still allows one run at a time).')
+param resyncMinInterval string = '60s'
+
 @allowed([
   'debug'
   'info'
@@ -522,6 +525,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     PORT_RETRY_MAX_ATTEMPTS: string(portRetryMaxAttempts)
     // The cloud this deployment runs in (sovereign clouds have their own Resource Manager endpoint).
     AZURE_ARM_ENDPOINT: environment().resourceManager
+    // The app's user-assigned identity only, not the whole DefaultAzureCredential chain: faster and clearer errors.
+    AZURE_CREDENTIAL: 'managed-identity'
     AZURE_CLIENT_ID: appIdentity.properties.clientId
     AZURE_SUBSCRIPTION_IDS: join(syncedSubscriptionIds, ',')
     AZURE_MANAGEMENT_GROUP_IDS: join(managementGroupIds, ',')
@@ -538,6 +543,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     CHANGE_WINDOW_OVERLAP: changeWindowOverlap
     LOST_SUBSCRIPTION_RETENTION: lostSubscriptionRetention
     DELETE_THRESHOLD: deleteThreshold
+    RESYNC_MIN_INTERVAL: resyncMinInterval
     LOG_LEVEL: logLevel
   }
   // The host starts as soon as settings land; without these roles its first start fails and the Key Vault

@@ -145,6 +145,13 @@ const resourceTypeList = csv.superRefine((types, ctx) => {
   }
 });
 
+/** AZURE_CREDENTIAL: how the app signs in to Azure (shared/azure/credential.ts). */
+export const AZURE_CREDENTIAL_KINDS = ['default', 'azure-cli', 'managed-identity', 'emulator'] as const;
+export type AzureCredentialKind = (typeof AZURE_CREDENTIAL_KINDS)[number];
+
+/** Where the run lock lives: the app's own storage account, by connection string or identity. */
+export type BlobConnection = { connectionString: string } | { blobServiceUri: string; clientId?: string };
+
 const nonEmpty = (what: string) => z.string({ error: `is required (${what})` }).trim().min(1, `is required (${what})`);
 
 /** The raw environment shape: every key the app reads. */
@@ -166,6 +173,7 @@ export const settingsSchema = z.object({
 
   // --- Azure read side
   AZURE_ARM_ENDPOINT: serviceUrl('https://management.azure.com'),
+  AZURE_CREDENTIAL: z.enum(AZURE_CREDENTIAL_KINDS, { error: `must be one of ${AZURE_CREDENTIAL_KINDS.join(', ')}` }).default('default'),
   AZURE_CLIENT_ID: z
     .string()
     .default('')
@@ -181,6 +189,7 @@ export const settingsSchema = z.object({
   AzureWebJobsStorage: z.string().default(''),
   AzureWebJobsStorage__queueServiceUri: z.string().default(''),
   AzureWebJobsStorage__accountName: z.string().default(''),
+  AzureWebJobsStorage__blobServiceUri: z.string().default(''),
   AzureWebJobsStorage__clientId: z.string().default(''),
   RESOURCE_EVENTS_QUEUE: z
     .string()
@@ -205,6 +214,7 @@ export const settingsSchema = z.object({
   CHANGE_WINDOW_OVERLAP: duration('30m', 15 * 60_000),
   DELETE_THRESHOLD: ratio(0.9),
   LOST_SUBSCRIPTION_RETENTION: duration('7d', 60 * 60_000),
+  RESYNC_MIN_INTERVAL: duration('60s'),
 
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
@@ -225,6 +235,8 @@ export interface Settings {
   azure: {
     armEndpoint: string;
     managedIdentityClientId?: string;
+    /** AZURE_CREDENTIAL, when not `default`. */
+    credential?: Exclude<AzureCredentialKind, 'default'>;
     /** Empty: every subscription the identity can read (unless management groups are given). */
     subscriptionIds: string[];
     managementGroupIds: string[];
@@ -249,6 +261,13 @@ export interface Settings {
     deleteThreshold: number;
     /** How long the entities of a subscription Resource Graph no longer shows are kept (it may be a lost role). */
     lostSubscriptionRetentionMs: number;
+  };
+  /** One reconciliation at a time per scope (shared/sync/reconcile/runLock.ts). */
+  runLock: {
+    /** The blob service holding the lease; absent when no AzureWebJobsStorage form is set (the CLI warns). */
+    storage?: BlobConnection;
+    /** At most one accepted POST /api/resync per this interval on each instance. */
+    resyncMinIntervalMs: number;
   };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
@@ -333,11 +352,29 @@ export function loadSettings(
   if (s.MAX_CHANGE_WINDOW !== undefined && s.MAX_CHANGE_WINDOW > 7 * 86_400_000) {
     report('MAX_CHANGE_WINDOW', 'must be at most 7d: Resource Graph keeps change history for 7 to 14 days');
   }
+  if (s.AZURE_CREDENTIAL === 'emulator' && s.AZURE_ARM_ENDPOINT !== undefined && !isLoopbackUrl(s.AZURE_ARM_ENDPOINT)) {
+    report('AZURE_CREDENTIAL', 'emulator works only with a local Resource Graph emulator (AZURE_ARM_ENDPOINT on 127.0.0.1 or localhost)');
+  }
   if (s.CHANGE_WINDOW_OVERLAP !== undefined && s.MAX_CHANGE_WINDOW !== undefined && s.CHANGE_WINDOW_OVERLAP >= s.MAX_CHANGE_WINDOW) {
     report('CHANGE_WINDOW_OVERLAP', 'must be shorter than MAX_CHANGE_WINDOW');
   }
   if (problems.length > 0) throw new SettingsError(problems);
   return toSettings(s as Parsed);
+}
+
+function isLoopbackUrl(url: string): boolean {
+  return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
+}
+
+/** The same storage account the host uses, reached the same way (connection string, or identity and endpoint). */
+function blobConnection(s: Parsed): BlobConnection | undefined {
+  if (s.AzureWebJobsStorage) return { connectionString: s.AzureWebJobsStorage };
+  const clientId = s.AzureWebJobsStorage__clientId ? { clientId: s.AzureWebJobsStorage__clientId } : {};
+  if (s.AzureWebJobsStorage__blobServiceUri) return { blobServiceUri: s.AzureWebJobsStorage__blobServiceUri, ...clientId };
+  if (s.AzureWebJobsStorage__accountName) {
+    return { blobServiceUri: `https://${s.AzureWebJobsStorage__accountName}.blob.core.windows.net`, ...clientId };
+  }
+  return undefined;
 }
 
 function toSettings(s: Parsed): Settings {
@@ -367,6 +404,7 @@ function toSettings(s: Parsed): Settings {
     azure: {
       armEndpoint: s.AZURE_ARM_ENDPOINT,
       ...(s.AZURE_CLIENT_ID ? { managedIdentityClientId: s.AZURE_CLIENT_ID } : {}),
+      ...(s.AZURE_CREDENTIAL !== 'default' ? { credential: s.AZURE_CREDENTIAL } : {}),
       subscriptionIds: s.AZURE_SUBSCRIPTION_IDS.map((id) => id.toLowerCase()),
       managementGroupIds: s.AZURE_MANAGEMENT_GROUP_IDS,
       subscriptionBatchSize: s.SUBSCRIPTION_BATCH_SIZE,
@@ -388,6 +426,10 @@ function toSettings(s: Parsed): Settings {
       overlapMs: s.CHANGE_WINDOW_OVERLAP,
       deleteThreshold: s.DELETE_THRESHOLD,
       lostSubscriptionRetentionMs: s.LOST_SUBSCRIPTION_RETENTION,
+    },
+    runLock: {
+      ...(blobConnection(s) ? { storage: blobConnection(s)! } : {}),
+      resyncMinIntervalMs: s.RESYNC_MIN_INTERVAL,
     },
     logLevel: s.LOG_LEVEL,
   };

@@ -14,6 +14,7 @@ import type { PipelinePolicy, PipelineResponse } from '@azure/core-rest-pipeline
 import pLimit from 'p-limit';
 import { IncompleteReadError, PermanentError, RetryableError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
+import { attemptsFor, describeUnreachable, networkErrorCode } from '../network.js';
 import type { Settings } from '../settings.js';
 import { armScopeFor, createAzureCredential } from './credential.js';
 import {
@@ -57,12 +58,21 @@ export interface ResourceGraphReaderOptions {
   logger?: Logger;
   /** The SDK's retry policy (429/5xx/network). Defaults: 3 retries from 1 s; tests shorten it. */
   retry?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
+  /**
+   * Told Resource Graph's `totalRecords` (the first page of each query states the whole result's size), per
+   * listing; a listing in subscription batches reports once per batch, so totals add up. The CLI shows it as
+   * "n of total" and an ETA.
+   */
+  onTotalRecords?: (listing: ArgListing, totalRecords: number) => void;
 }
 
 export interface QueryPagesOptions extends ArgOperationOptions {
   /** Called once per page received (before it is yielded). */
   onPage?: (page: { page: number; rows: number; totalRecords: number; more: boolean }) => void;
 }
+
+/** Which listing a query belongs to (the reconcile progress phases use the same names). */
+export type ArgListing = 'scope' | 'subscriptions' | 'resourceGroups' | 'resources' | 'changes' | 'lookup';
 
 /** A query's scope as Resource Graph takes it. */
 export interface RequestScope {
@@ -275,6 +285,15 @@ interface RestErrorLike {
   message: string;
   details?: unknown;
   response?: { headers: { get(name: string): string | undefined }; status?: number };
+  request?: { url?: string };
+}
+
+function hostOf(url: string | undefined): string | undefined {
+  try {
+    return url ? new URL(url).host : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Maps SDK errors to the app's three error types (401/403 stay errors: never "no resources"). */
@@ -295,7 +314,8 @@ function toServiceError(error: unknown, operation: string): unknown {
   const detail = [body?.error?.message ?? rest?.message ?? String(error), ...causes].join(' | ');
   const details = { source: 'resource-graph' as const, status, code, traceId, operation, cause: error };
   if (status === undefined) {
-    return new RetryableError(`Resource Graph request failed before a response: ${detail}`, details);
+    const unreachable = describeUnreachable(error, hostOf(rest?.request?.url) ?? 'the Resource Graph endpoint');
+    return new RetryableError(`Resource Graph request failed before a response: ${unreachable ?? detail}`, details);
   }
   if (status === 429 || status === 408 || status >= 500) {
     const retryHeader = rest.response?.headers.get('retry-after');
@@ -323,6 +343,7 @@ export class ResourceGraphReader implements ResourceGraphApi {
   private readonly batchSize: number;
   private readonly maxConcurrency: number;
   private readonly filter: ResourceTypeFilter;
+  private readonly onTotalRecords: ResourceGraphReaderOptions['onTotalRecords'];
   private queries = 0;
 
   constructor(options: ResourceGraphReaderOptions) {
@@ -338,6 +359,7 @@ export class ResourceGraphReader implements ResourceGraphApi {
     this.maxConcurrency = maxConcurrency;
     this.pacer = new QuotaPacer(maxConcurrency);
     this.logger = options.logger ?? silentLogger;
+    this.onTotalRecords = options.onTotalRecords;
     this.subscriptionIds = [...new Set((options.subscriptionIds ?? []).map((s) => s.toLowerCase()))];
     this.managementGroupIds = options.managementGroupIds ?? [];
     this.filter = {
@@ -371,9 +393,13 @@ export class ResourceGraphReader implements ResourceGraphApi {
       );
     }
     const pacer = this.pacer;
+    const logger = this.logger;
     const countQuery = () => {
       this.queries += 1;
     };
+    // The SDK's retry policy retries every socket error from 1 s up; an unreachable host gets a visible line per
+    // attempt, and a name that does not resolve stops after its second try (see attemptsFor).
+    const failedAttempts = new WeakMap<object, number>();
     const pacing: PipelinePolicy = {
       name: 'resourceGraphQuotaPacer',
       async sendRequest(request, next) {
@@ -383,6 +409,21 @@ export class ResourceGraphReader implements ResourceGraphApi {
         try {
           response = await next(request);
           return response;
+        } catch (error) {
+          const unreachable = describeUnreachable(error, hostOf(request.url) ?? endpoint);
+          if (unreachable === undefined || request.abortSignal?.aborted) throw error;
+          const attempt = (failedAttempts.get(request) ?? 0) + 1;
+          failedAttempts.set(request, attempt);
+          if (attempt >= attemptsFor(error, Number.POSITIVE_INFINITY)) {
+            // Not a RestError, so the SDK's retry policy gives up at once.
+            throw new PermanentError(`Resource Graph: ${unreachable} (AZURE_ARM_ENDPOINT)`, {
+              source: 'resource-graph',
+              code: networkErrorCode(error),
+              operation: 'POST /providers/Microsoft.ResourceGraph/resources',
+            });
+          }
+          logger.warn(`Resource Graph request attempt ${attempt} failed (${unreachable})`, { attempt });
+          throw error;
         } finally {
           pacer.release(response);
         }
@@ -400,7 +441,7 @@ export class ResourceGraphReader implements ResourceGraphApi {
    * Runs any query and yields its pages (≤ 1000 rows), following $skipToken. Public for diagnostics and tests;
    * the app's queries come from shared/azure/queries.ts.
    */
-  async *queryPages(query: string, scope: RequestScope, options: QueryPagesOptions = {}): AsyncGenerator<ArgRow[]> {
+  async *queryPages(query: string, scope: RequestScope, options: QueryPagesOptions = {}, listing?: ArgListing): AsyncGenerator<ArgRow[]> {
     let skipToken: string | undefined;
     let firstTotal: number | undefined;
     let page = 0;
@@ -433,8 +474,10 @@ export class ResourceGraphReader implements ResourceGraphApi {
           { source: 'resource-graph', operation, code: 'ResultTruncated' },
         );
       }
-      if (firstTotal === undefined) firstTotal = response.totalRecords;
-      else if (response.totalRecords !== firstTotal) {
+      if (firstTotal === undefined) {
+        firstTotal = response.totalRecords;
+        if (listing && typeof firstTotal === 'number') this.onTotalRecords?.(listing, firstTotal);
+      } else if (response.totalRecords !== firstTotal) {
         this.logger.warn('Resource Graph totalRecords changed between pages (the estate changed while paging)', {
           firstTotal,
           totalRecords: response.totalRecords,
@@ -448,24 +491,24 @@ export class ResourceGraphReader implements ResourceGraphApi {
     } while (skipToken);
   }
 
-  private batched(query: string, scope: QueryScope, options: ArgOperationOptions): AsyncGenerator<ArgRow[]> {
+  private batched(query: string, scope: QueryScope, options: ArgOperationOptions, listing: ArgListing): AsyncGenerator<ArgRow[]> {
     const batches = chunk(scope.subscriptionIds, this.batchSize);
     return mergeConcurrent(
-      batches.map((subscriptions) => () => this.queryPages(query, { subscriptions }, options)),
+      batches.map((subscriptions) => () => this.queryPages(query, { subscriptions }, options, listing)),
       this.maxConcurrency,
     );
   }
 
   listSubscriptions(scope: QueryScope, options: ArgOperationOptions = {}): AsyncIterable<ArgRow[]> {
-    return this.batched(subscriptionsQuery(), scope, options);
+    return this.batched(subscriptionsQuery(), scope, options, 'subscriptions');
   }
 
   listResourceGroups(scope: QueryScope, options: ArgOperationOptions = {}): AsyncIterable<ArgRow[]> {
-    return this.batched(resourceGroupsQuery(), scope, options);
+    return this.batched(resourceGroupsQuery(), scope, options, 'resourceGroups');
   }
 
   listResources(scope: QueryScope, options: ArgOperationOptions = {}): AsyncIterable<ArgRow[]> {
-    return this.batched(resourcesQuery(this.filter), scope, options);
+    return this.batched(resourcesQuery(this.filter), scope, options, 'resources');
   }
 
   async *listChanges(scope: QueryScope, options: ChangesOptions): AsyncIterable<ChangeRow[]> {
@@ -484,7 +527,7 @@ export class ResourceGraphReader implements ResourceGraphApi {
     subscriptions: string[],
     options: ArgOperationOptions,
   ): AsyncGenerator<ChangeRow[]> {
-    for await (const rows of this.queryPages(query, { subscriptions }, options)) {
+    for await (const rows of this.queryPages(query, { subscriptions }, options, 'changes')) {
       const changes: ChangeRow[] = [];
       for (const row of rows) {
         const targetResourceId = row.targetResourceId;
@@ -636,7 +679,7 @@ export class ResourceGraphReader implements ResourceGraphApi {
 export function createResourceGraphReader(
   settings: Settings['azure'],
   logger: Logger,
-  overrides: Pick<Partial<ResourceGraphReaderOptions>, 'credential' | 'retry'> = {},
+  overrides: Pick<Partial<ResourceGraphReaderOptions>, 'credential' | 'retry' | 'onTotalRecords'> = {},
 ): ResourceGraphReader {
   return new ResourceGraphReader({
     ...overrides,

@@ -1,11 +1,16 @@
 /**
  * `azure-port-sync check [--json]`: can this configuration work? Each check prints pass or fail with its reason;
  * the exit code is non-zero if any failed.
+ *
+ * Checks answer fast and say why: every request is tried once with a short timeout, so an unreachable host is
+ * reported in seconds as "refused", "cannot resolve" or "no answer in time", never after minutes of retries.
+ * What a first run creates (the blueprints on a fresh Port) is reported as such, not as a failure.
  */
 import { armScopeFor } from '../azure/credential.js';
 import { defaultBlueprints } from '../port/blueprints.js';
 import type { Settings } from '../settings.js';
-import { cliCredential, cliGraph, cliLogger, cliPort, cliSettings } from './context.js';
+import { RUN_LOCK_CONTAINER } from '../sync/reconcile/runLock.js';
+import { cliCredential, cliGraph, cliLogger, cliPort, cliSettings, SETTINGS_SOURCE, withoutErrorClass } from './context.js';
 import { EXIT, type CliIo } from './io.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'skip';
@@ -15,7 +20,9 @@ export interface CheckResult {
   detail: string;
 }
 
-const TIMEOUT_MS = 30_000;
+const TIMEOUT_MS = 15_000;
+/** Per request to Port during a check (the run's own PORT_REQUEST_TIMEOUT may be longer). */
+const PORT_REQUEST_TIMEOUT_MS = 10_000;
 
 export async function checkCommand(io: CliIo, options: { json?: boolean }): Promise<number> {
   const results: CheckResult[] = [];
@@ -36,9 +43,9 @@ export async function checkCommand(io: CliIo, options: { json?: boolean }): Prom
   let settings: Settings;
   try {
     settings = cliSettings(io);
-    report({ name: 'settings', status: 'pass', detail: 'all app settings are valid' });
+    report({ name: 'settings', status: 'pass', detail: `all app settings are valid; they come from ${SETTINGS_SOURCE}` });
   } catch (error) {
-    report({ name: 'settings', status: 'fail', detail: reason(error) });
+    report({ name: 'settings', status: 'fail', detail: `${reason(error)} (settings come from ${SETTINGS_SOURCE})` });
     return finish(io, results, options.json === true);
   }
   const logger = cliLogger(io, settings, options.json === true);
@@ -47,16 +54,20 @@ export async function checkCommand(io: CliIo, options: { json?: boolean }): Prom
   const azureAuth = await attempt('azure authentication', async () => {
     const token = await credential.getToken(armScopeFor(settings.azure.armEndpoint));
     if (!token) throw new Error('the credential returned no token');
-    return `got a token for ${armScopeFor(settings.azure.armEndpoint)}`;
+    return `got a token for ${armScopeFor(settings.azure.armEndpoint)} (AZURE_CREDENTIAL=${settings.azure.credential ?? 'default'})`;
   });
   if (azureAuth) {
     await attempt('resource graph', async () => {
-      const graph = await cliGraph(io, settings, logger, credential);
+      const graph = await cliGraph(io, settings, logger, credential, { retry: { maxRetries: 0 } });
       const scope = await graph.resolveScope();
       let rows = 0;
       for await (const page of graph.listSubscriptions(scope)) {
         rows += page.length;
         break;
+      }
+      const unreadable = scope.unreadableSubscriptionIds ?? [];
+      if (unreadable.length > 0) {
+        throw new Error(`${unreadable.length} configured subscription(s) not readable: ${unreadable.join(', ')}; grant the identity Reader on them`);
       }
       return `${scope.subscriptionIds.length} subscription(s) in scope, ${rows} readable`;
     });
@@ -64,7 +75,8 @@ export async function checkCommand(io: CliIo, options: { json?: boolean }): Prom
     report({ name: 'resource graph', status: 'skip', detail: 'no Azure token' });
   }
 
-  const port = await cliPort(io, settings, logger);
+  const quick = { ...settings, port: { ...settings.port, retryMaxAttempts: 1, requestTimeoutMs: Math.min(settings.port.requestTimeoutMs, PORT_REQUEST_TIMEOUT_MS) } };
+  const port = await cliPort(io, quick, logger);
   try {
     const portAuth = await attempt('port authentication', async () => {
       // Any authenticated read proves the credentials; a missing blueprint is the next check's business.
@@ -77,7 +89,12 @@ export async function checkCommand(io: CliIo, options: { json?: boolean }): Prom
     if (portAuth) {
       for (const blueprint of defaultBlueprints(settings.port.blueprints)) {
         await attempt(`port blueprint ${blueprint.identifier}`, async () => {
-          for await (const _page of port.searchEntities(blueprint.identifier, { include: ['$identifier'], limit: 1 })) break;
+          try {
+            for await (const _page of port.searchEntities(blueprint.identifier, { include: ['$identifier'], limit: 1 })) break;
+          } catch (error) {
+            if ((error as { status?: number }).status === 404) return 'not created yet: the first run creates it';
+            throw error;
+          }
           return 'exists and is readable';
         });
       }
@@ -88,8 +105,28 @@ export async function checkCommand(io: CliIo, options: { json?: boolean }): Prom
     port.close?.();
   }
 
+  await checkRunLock(settings, report);
   await checkQueue(io, settings, report);
   return finish(io, results, options.json === true);
+}
+
+/** The run lock's container: reachable, and a lease can be taken and released (on a probe blob, not the lock). */
+async function checkRunLock(settings: Settings, report: (r: CheckResult) => void): Promise<void> {
+  const name = `run lock (container ${RUN_LOCK_CONTAINER})`;
+  const storage = settings.runLock.storage;
+  if (!storage) {
+    report({ name, status: 'skip', detail: 'AzureWebJobsStorage is not set: reconcile runs from here are not coordinated with the Function App' });
+    return;
+  }
+  try {
+    const { createBlobLeaseLocks } = await import('../azure/blobLease.js');
+    const locks = await createBlobLeaseLocks(storage, { container: RUN_LOCK_CONTAINER });
+    const probe = await withTimeout(locks.tryAcquire('check-probe', { trigger: 'check', startedAt: new Date().toISOString() }));
+    if (probe.acquired) await probe.lock.release();
+    report({ name, status: 'pass', detail: 'reachable; a lease can be taken and released' });
+  } catch (error) {
+    report({ name, status: 'fail', detail: reason(error) });
+  }
 }
 
 async function checkQueue(io: CliIo, settings: Settings, report: (r: CheckResult) => void): Promise<void> {
@@ -122,7 +159,8 @@ function reason(error: unknown): string {
   if (error instanceof Error) {
     const e = error as Error & { status?: number; traceId?: string; statusCode?: number };
     const status = e.status ?? e.statusCode;
-    return `${e.message}${status ? ` (HTTP ${status})` : ''}${e.traceId ? ` (trace id ${e.traceId})` : ''}`;
+    const message = withoutErrorClass(e.message.split('\n')[0] ?? e.message);
+    return `${message}${status && !message.includes(String(status)) ? ` (HTTP ${status})` : ''}${e.traceId && !message.includes(e.traceId) ? ` (trace id ${e.traceId})` : ''}`;
   }
   return String(error);
 }
@@ -130,7 +168,7 @@ function reason(error: unknown): string {
 function withTimeout<T>(promise: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${TIMEOUT_MS / 1000}s`)), TIMEOUT_MS);
+    timer = setTimeout(() => reject(new Error(`no answer within ${TIMEOUT_MS / 1000} s (timeout)`)), TIMEOUT_MS);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

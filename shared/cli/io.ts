@@ -3,6 +3,7 @@
  * plus optional replacements for the things that talk to Azure (tests inject the emulator credential).
  */
 import type { TokenCredential } from '@azure/identity';
+import type { RunLocks } from '../azure/blobLease.js';
 import type { ResourceGraphApi } from '../azure/types.js';
 import type { Logger } from '../log.js';
 import type { PortApi } from '../port/types.js';
@@ -20,6 +21,10 @@ export interface CliDeps {
   createGraph?: (settings: Settings, logger: Logger, credential: TokenCredential) => Promise<ResourceGraphApi> | ResourceGraphApi;
   /** The run's "now" (tests use the Resource Graph emulator's clock). */
   now?: () => Date;
+  /** The run lock service; the blob lease on the settings' storage otherwise. */
+  runLocks?: RunLocks;
+  /** How long `reconcile --wait` pauses between attempts at the lock (default 5 s). */
+  lockPollMs?: number;
 }
 
 export interface CliIo {
@@ -27,10 +32,15 @@ export interface CliIo {
   stdout: CliStream;
   stderr: CliStream;
   deps?: CliDeps;
+  /** Aborted on Ctrl-C: a run stops, releases the run lock and leaves the sync state as it was. */
+  abortSignal?: AbortSignal;
 }
 
-/** Exit codes: 0 ok, 1 the operation failed or found problems, 2 bad usage or settings. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+/**
+ * Exit codes: 0 ok, 1 the operation failed or found problems, 2 bad usage or settings, 3 another reconciliation
+ * of the same scope holds the run lock, 130 interrupted (Ctrl-C).
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, busy: 3, interrupted: 130 } as const;
 
 export class CliExit extends Error {
   constructor(

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * The `azure-port-sync` command line: run reconciliation outside Functions, show the sync state, check a
- * configuration. Settings come from the environment, exactly as the Function App reads them (AzureWebJobsStorage
- * excepted); Azure sign-in is DefaultAzureCredential, so `az login` is enough locally.
+ * configuration. Settings come from environment variables only, with the Function App's names (SETTINGS_SOURCE);
+ * AzureWebJobsStorage, when set, gives `reconcile` the app's run lock. Azure sign-in follows AZURE_CREDENTIAL
+ * (DefaultAzureCredential by default, so `az login` is enough locally; `emulator` for the in-repo emulator).
  *
  * runCli never touches process globals, so tests run it in-process against the emulators.
  */
@@ -11,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { queueConnectionFrom } from '../azure/storageQueue.js';
 import { checkCommand } from './checkCommand.js';
+import { SETTINGS_SOURCE } from './context.js';
 import { CliExit, EXIT, type CliIo } from './io.js';
 import { reconcileCommand } from './reconcileCommand.js';
 import { statusCommand } from './statusCommand.js';
@@ -25,7 +27,12 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
     })
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      `\nSettings come from ${SETTINGS_SOURCE}.\n` +
+        'Exit codes: 0 ok, 1 failed, 2 bad usage or settings, 3 another run of the same scope holds the run lock, 130 interrupted.\n',
+    );
 
   program
     .command('reconcile')
@@ -34,7 +41,8 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option('--dry-run', 'write nothing; print what would be created, updated and deleted (the drift report)')
     .option('--json', 'machine-readable output on stdout')
     .option('--no-progress', 'no progress output on stderr')
-    .action(async (opts: { mode?: 'full' | 'window'; dryRun?: boolean; json?: boolean; progress?: boolean }) => {
+    .option('--wait', 'if another run of the same scope holds the run lock, wait for it instead of exiting with code 3')
+    .action(async (opts: { mode?: 'full' | 'window'; dryRun?: boolean; json?: boolean; progress?: boolean; wait?: boolean }) => {
       setExitCode(await reconcileCommand(io, opts));
     });
 
@@ -140,7 +148,14 @@ function invokedDirectly(): boolean {
 }
 
 if (invokedDirectly()) {
-  runCli(process.argv.slice(2), { env: process.env, stdout: process.stdout, stderr: process.stderr }).then(
+  // Ctrl-C stops a run cleanly (run lock released, sync state untouched); a second Ctrl-C quits at once.
+  const interrupt = new AbortController();
+  process.once('SIGINT', () => {
+    process.stderr.write('interrupted: stopping (Ctrl-C again to quit at once)\n');
+    interrupt.abort(new Error('interrupted'));
+    process.once('SIGINT', () => process.exit(EXIT.interrupted));
+  });
+  runCli(process.argv.slice(2), { env: process.env, stdout: process.stdout, stderr: process.stderr, abortSignal: interrupt.signal }).then(
     (code) => {
       process.exitCode = code;
     },

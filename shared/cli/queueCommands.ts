@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { QueueClient } from '@azure/storage-queue';
+import { parseResourceId } from '../azure/resourceId.js';
 import { createQueueServiceClient, type QueueConnection } from '../azure/storageQueue.js';
 
 /** Microsoft's sample events, as kept in the reference folder; overridable for installed copies. */
@@ -74,6 +75,23 @@ async function resolveSample(nameOrFile: string, samplesDir: string): Promise<{ 
   return { body: JSON.parse(await readFile(found, 'utf8')) as Record<string, unknown>, isSample: true };
 }
 
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ID_SHAPE = '/subscriptions/<subscription-id>[/resourceGroups/<group>[/providers/<Namespace>/<type>/<name>]]';
+
+/** Throws an error naming what is wrong with a --resource-id (before anything is sent). */
+export function validateResourceId(id: string): void {
+  let subscriptionId: string;
+  try {
+    subscriptionId = parseResourceId(id).subscriptionId;
+  } catch (error) {
+    const problem = error instanceof Error ? error.message : String(error);
+    throw new Error(`--resource-id: ${problem}; expected ${ID_SHAPE}`);
+  }
+  if (!GUID.test(subscriptionId)) {
+    throw new Error(`--resource-id: "${subscriptionId}" is not a subscription id (a GUID such as 00000000-0000-0000-0000-000000000000) in "${id}"`);
+  }
+}
+
 function retarget(event: Record<string, unknown>, resourceId: string): Record<string, unknown> {
   const data = event['data'] as Record<string, unknown> | undefined;
   const current = typeof data?.['resourceUri'] === 'string' ? (data['resourceUri'] as string) : undefined;
@@ -90,6 +108,7 @@ function retarget(event: Record<string, unknown>, resourceId: string): Record<st
 /** Enqueues one event exactly as Event Grid delivers it to a Storage queue: base64 of the JSON event. */
 export async function sendEvent(fileOrSampleName: string, options: SendEventOptions): Promise<SendEventResult> {
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  if (options.resourceId !== undefined) validateResourceId(options.resourceId);
   const { body, isSample } = await resolveSample(fileOrSampleName, options.samplesDir ?? DEFAULT_SAMPLES_DIR);
   let event = options.resourceId ? retarget(body, options.resourceId) : body;
   if (options.refresh ?? isSample) {

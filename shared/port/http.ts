@@ -3,6 +3,7 @@
  * request counting. PortClient builds the API operations on top of it.
  */
 import http from 'node:http';
+import type { LookupFunction } from 'node:net';
 import https from 'node:https';
 import got, { type Response } from 'got';
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -11,7 +12,11 @@ import type { Logger } from '../log.js';
 import type { PortRequestCounts, PortRequestKind } from './types.js';
 import { TokenCache } from './auth.js';
 import { RateLimitPacer } from './pacing.js';
+import { attemptsFor, describeUnreachable } from '../network.js';
 import { isRetryableNetworkError, isRetryableStatus, retryDelay, type BackoffPolicy } from './retry.js';
+
+/** Retries against an unreachable host are logged as warnings at most this often (debug in between). */
+const UNREACHABLE_WARN_INTERVAL_MS = 10_000;
 
 export interface PortHttpOptions {
   apiUrl: string;
@@ -28,6 +33,8 @@ export interface PortHttpOptions {
   logger: Logger;
   now: () => number;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Test hook: how host names resolve (tests make ENOTFOUND without asking a DNS server). */
+  lookup?: LookupFunction;
 }
 
 export interface PortRequest {
@@ -65,6 +72,8 @@ export class PortHttp {
   readonly #agents: { http: http.Agent; https: https.Agent };
   private readonly counts: Record<PortRequestKind, number> = { token: 0, search: 0, bulkUpsert: 0, delete: 0, other: 0 };
   private readonly baseUrl: string;
+  private readonly host: string;
+  private lastUnreachableWarnAt = Number.NEGATIVE_INFINITY;
   private readonly options: Omit<PortHttpOptions, 'clientSecret'>;
   // An ES private field: util.inspect and console.log do not show it, so printing a client shows no secret.
   readonly #credentials: { clientId: string; clientSecret: string };
@@ -73,12 +82,13 @@ export class PortHttp {
     this.options = options;
     this.#credentials = { clientId: options.clientId, clientSecret };
     this.baseUrl = options.apiUrl.replace(/\/+$/, '');
+    this.host = new URL(this.baseUrl).host;
     this.pacer = new RateLimitPacer(options.now, 50, (waitMs) => {
       const log = waitMs >= 5_000 ? options.logger.info : options.logger.debug;
       log('Port rate limit nearly used up; holding new requests until the window resets', { waitMs });
     });
     this.limit = pLimit(options.maxConcurrency);
-    const agentOptions = { keepAlive: true, maxSockets: options.maxConcurrency + 2 };
+    const agentOptions = { keepAlive: true, maxSockets: options.maxConcurrency + 2, ...(options.lookup ? { lookup: options.lookup } : {}) };
     this.#agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
     this.tokens = new TokenCache((signal) => this.fetchToken(signal), options.now);
   }
@@ -104,16 +114,28 @@ export class PortHttp {
 
   private async fetchToken(signal?: AbortSignal) {
     // Token fetches bypass the concurrency limit: they run on behalf of requests that already hold a slot.
-    const res = await this.withRetries<{ accessToken?: unknown; expiresIn?: unknown; tokenType?: unknown }>(
-      {
-        method: 'POST',
-        path: TOKEN_PATH,
-        body: this.#credentials,
-        kind: 'token',
-        ...(signal ? { abortSignal: signal } : {}),
-      },
-      false,
-    );
+    let res: PortResponse<{ accessToken?: unknown; expiresIn?: unknown; tokenType?: unknown }>;
+    try {
+      res = await this.withRetries(
+        {
+          method: 'POST',
+          path: TOKEN_PATH,
+          body: this.#credentials,
+          kind: 'token',
+          ...(signal ? { abortSignal: signal } : {}),
+        },
+        false,
+      );
+    } catch (error) {
+      if (error instanceof PermanentError && (error.status === 401 || error.status === 403)) {
+        // The one failure every new user meets: say which settings to fix, not just "401".
+        throw new PermanentError(
+          `Port refused the API credentials (${error.status}${error.code ? ` ${error.code}` : ''}): check PORT_CLIENT_ID and PORT_CLIENT_SECRET (Port → Credentials) and that PORT_API_URL ${this.baseUrl} is your organisation's region`,
+          { source: 'port', status: error.status, code: error.code, traceId: error.traceId, operation: error.operation },
+        );
+      }
+      throw error;
+    }
     const { accessToken, expiresIn, tokenType } = res.body ?? {};
     if (typeof accessToken !== 'string' || typeof expiresIn !== 'number') {
       throw new PermanentError('Port token response has no accessToken/expiresIn', {
@@ -144,19 +166,29 @@ export class PortHttp {
         this.pacer.release();
         if (req.abortSignal?.aborted) throw req.abortSignal.reason;
         const cause = withoutRequest(error);
-        const reason = cause.message;
+        const unreachable = describeUnreachable(cause, this.host);
+        const reason = unreachable ?? cause.message;
         if (!isRetryableNetworkError(error)) {
           throw new RetryableError(`Port ${operation} failed: ${reason}`, { source: 'port', operation, cause });
         }
         const { waitMs } = retryDelay({}, attempt, now(), this.options.backoff);
-        if (!this.canRetry(attempt, started, waitMs)) {
+        const maxAttempts = attemptsFor(cause, this.options.retryMaxAttempts);
+        if (!this.canRetry(attempt, started, waitMs, maxAttempts)) {
           throw new RetryableError(`Port ${operation} failed after ${attempt} attempt(s): ${reason}`, {
             source: 'port',
             operation,
             cause,
           });
         }
-        logger.debug('Port request failed; retrying', { operation, attempt, waitMs, reason });
+        // An unreachable host is worth a visible line (the CLI shows warnings), so nobody waits in silence.
+        const visible = unreachable !== undefined && now() - this.lastUnreachableWarnAt >= UNREACHABLE_WARN_INTERVAL_MS;
+        if (visible) this.lastUnreachableWarnAt = now();
+        (visible ? logger.warn : logger.debug)(`Port request failed (${reason}); retrying`, {
+          operation,
+          attempt,
+          maxAttempts,
+          waitMs,
+        });
         await this.options.sleep(waitMs, req.abortSignal);
         continue;
       }
@@ -204,8 +236,8 @@ export class PortHttp {
     }
   }
 
-  private canRetry(attempt: number, started: number, waitMs: number): boolean {
-    if (attempt >= this.options.retryMaxAttempts) return false;
+  private canRetry(attempt: number, started: number, waitMs: number, maxAttempts = this.options.retryMaxAttempts): boolean {
+    if (attempt >= maxAttempts) return false;
     return this.options.now() - started + waitMs <= this.options.maxRetryTimeMs;
   }
 

@@ -3,6 +3,7 @@
  * Azurite for the queue check). Only the Azure credential is injected: the emulator's static one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CheckResult } from '../../shared/cli/checkCommand.js';
 import { runCli, type CliIo } from '../../shared/cli/main.js';
 import type { RunSummary } from '../../shared/sync/reconcile/runReconciliation.js';
 import { toPortIdentifier } from '../../shared/azure/resourceId.js';
@@ -10,12 +11,16 @@ import { startAzurite, type AzuriteHandle } from '../support/azurite.js';
 import { MINUTE, SUB_A, SUB_B, resourceId, seedSmallEstate, startHarness, type Harness } from '../reconcile/harness.js';
 
 let h: Harness;
+let azurite: AzuriteHandle;
 beforeAll(async () => {
-  h = await startHarness();
+  // AzureWebJobsStorage as the Function App has it: reconcile takes the app's run lock there.
+  azurite = await startAzurite();
+  h = await startHarness({ AzureWebJobsStorage: azurite.connectionString });
   seedSmallEstate(h.arg);
-});
+}, 60_000);
 afterAll(async () => {
   await h?.close();
+  await azurite?.stop();
 });
 
 interface Result {
@@ -45,7 +50,8 @@ describe('azure-port-sync reconcile', () => {
     expect(summary).toMatchObject({ mode: 'full', status: 'succeeded', trigger: 'cli', counts: { created: 13 } });
     expect(h.catalog()).toEqual(h.expected());
     // Not a terminal: progress as plain lines on stderr, never on stdout.
-    expect(r.stderr).toMatch(/^progress: resources: \d+ pages, \d+ items$/m);
+    expect(r.stderr).toMatch(/^progress: resources: \d+ pages, \d+ of \d+ items \(\d+%\)(, ETA \S+)?; Port: \d+ written, \d+ deleted$/m);
+    expect(r.stderr).not.toMatch(/^(warning|error):/m);
   });
 
   it('--dry-run prints the drift report, writes nothing, and matches what the real run then does', async () => {
@@ -136,40 +142,71 @@ describe('azure-port-sync status', () => {
   });
 });
 
-describe('azure-port-sync check', () => {
-  let azurite: AzuriteHandle | undefined;
-  afterAll(async () => {
-    await azurite?.stop();
+describe('azure-port-sync --help', () => {
+  it('says where settings come from and what the exit codes mean', async () => {
+    const r = await cli(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Settings come from environment variables only \(.*local\.settings\.json is not read\)\.$/m);
+    expect(r.stdout).toMatch(/^Exit codes: .*3 another run of the same scope holds the run lock/m);
   });
+});
 
-  it('passes every check against working services, the queue included', async () => {
-    azurite = await startAzurite();
+describe('azure-port-sync check', () => {
+  it('passes every check against working services, the run lock and the queue included, and names the settings source', async () => {
     const { QueueClient } = await import('@azure/storage-queue');
     await new QueueClient(azurite.connectionString, 'resource-events').createIfNotExists();
-    const r = await cli(['check'], { AzureWebJobsStorage: azurite.connectionString });
+    const r = await cli(['check']);
+    expect(r.stdout).toMatch(/^PASS  settings: all app settings are valid; they come from environment variables only .*local\.settings\.json is not read/m);
     expect(r.stdout).toMatch(/^PASS  azure authentication: /m);
     expect(r.stdout).toMatch(/^PASS  resource graph: 2 subscription\(s\) in scope/m);
     expect(r.stdout).toMatch(/^PASS  port authentication: /m);
-    expect(r.stdout).toMatch(new RegExp(`^PASS  port blueprint ${h.settings.port.blueprints.state}: `, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^PASS  port blueprint ${h.settings.port.blueprints.state}: exists`, 'm'));
+    expect(r.stdout).toMatch(/^PASS  run lock \(container azure-port-sync-locks\): reachable/m);
     expect(r.stdout).toMatch(/^PASS  queue resource-events: reachable/m);
     expect(r.stdout).toContain('all checks passed');
     expect(r.code).toBe(0);
   });
 
-  it('fails with a reason and a non-zero exit when Port rejects the credentials or a blueprint is missing', async () => {
+  it('fails with a reason and a non-zero exit when Port rejects the credentials', async () => {
     const badSecret = await cli(['check', '--json'], { PORT_CLIENT_SECRET: 'wrong-secret' });
     expect(badSecret.code).toBe(1);
     const report = JSON.parse(badSecret.stdout) as { ok: boolean; checks: { name: string; status: string; detail: string }[] };
     expect(report.ok).toBe(false);
     const auth = report.checks.find((c) => c.name === 'port authentication')!;
     expect(auth.status).toBe('fail');
-    expect(auth.detail).toMatch(/401|credential|token|auth/i);
+    expect(auth.detail).toMatch(/refused the API credentials \(401.*PORT_CLIENT_SECRET/);
     expect(badSecret.stdout).not.toContain('wrong-secret');
     expect(report.checks.find((c) => c.name === 'resource graph')?.status).toBe('pass');
+  });
 
-    const missing = await cli(['check'], { PORT_BLUEPRINT_RESOURCE: 'azureNotThere' });
-    expect(missing.code).toBe(1);
-    expect(missing.stdout).toMatch(/^FAIL  port blueprint azureNotThere: /m);
-    expect(missing.stdout).toMatch(/^SKIP  queue resource-events: AzureWebJobsStorage is not set/m);
+  it('on a fresh Port says the first run creates the blueprints, and passes', async () => {
+    const fresh = await cli(['check'], {
+      PORT_BLUEPRINT_SUBSCRIPTION: 'checkSubscription',
+      PORT_BLUEPRINT_RESOURCE_GROUP: 'checkResourceGroup',
+      PORT_BLUEPRINT_RESOURCE: 'checkResource',
+      PORT_BLUEPRINT_STATE: 'checkState',
+    });
+    for (const bp of ['checkSubscription', 'checkResourceGroup', 'checkResource', 'checkState']) {
+      expect(fresh.stdout).toMatch(new RegExp(`^PASS  port blueprint ${bp}: not created yet: the first run creates it$`, 'm'));
+    }
+    expect(fresh.code).toBe(0);
+    expect(h.port.blueprint('checkResource')).toBeUndefined();
+  });
+
+  it('tells a refused connection from a timeout, within seconds and naming the host', async () => {
+    const { createServer } = await import('node:net');
+    // Accepts connections and never answers: a host that is up but silent.
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const silentPort = (silent.address() as { port: number }).port;
+    try {
+      const refused = await cli(['check', '--json'], { PORT_API_URL: 'http://127.0.0.1:1', PORT_REQUEST_TIMEOUT: '1s' });
+      const timeout = await cli(['check', '--json'], { PORT_API_URL: `http://127.0.0.1:${silentPort}`, PORT_REQUEST_TIMEOUT: '1s' });
+      const detail = (r: Result) => (JSON.parse(r.stdout) as { checks: CheckResult[] }).checks.find((c) => c.name === 'port authentication')!;
+      expect(detail(refused)).toMatchObject({ status: 'fail', detail: expect.stringMatching(/127\.0\.0\.1:1 refused the connection \(ECONNREFUSED\)/) });
+      expect(detail(timeout)).toMatchObject({ status: 'fail', detail: expect.stringMatching(new RegExp(`no answer from 127\\.0\\.0\\.1:${silentPort} in time \\(timeout\\)`)) });
+    } finally {
+      silent.close();
+    }
   });
 });

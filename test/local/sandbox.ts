@@ -395,7 +395,7 @@ export class Sandbox {
   async reconcile(mode: 'auto' | 'full' = 'auto'): Promise<RunSummary | undefined> {
     if (mode === 'full') {
       const accepted = await requestResync('full', this.logger);
-      return accepted.started ? currentRun() : undefined;
+      return accepted.status === 'accepted' ? currentRun() : undefined;
     }
     return runScheduledReconciliation(this.logger);
   }

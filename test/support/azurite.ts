@@ -1,6 +1,8 @@
 /**
- * Starts an in-memory Azurite queue service on a free loopback port for one test file (or the bench),
- * and stops it by PID. Telemetry is disabled because it makes Azurite hang for minutes on exit offline.
+ * Starts in-memory Azurite (blob for the run lock's lease, queue for events; table only because one Azurite
+ * process cannot leave it out) on free loopback ports for one test file (or the bench, or the sandbox), and stops
+ * it by PID. One process serves all three: it costs about what the queue service alone did. Telemetry is disabled
+ * because it makes Azurite hang for minutes on exit offline.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect } from 'node:net';
@@ -20,16 +22,25 @@ export interface AzuriteOptions {
 }
 
 export interface AzuriteHandle {
+  /** Blob and queue endpoints with the well-known development account key. */
   connectionString: string;
   queuePort: number;
+  blobPort: number;
   stop(): Promise<void>;
+}
+
+interface Ports {
+  blob: number;
+  queue: number;
+  table: number;
 }
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-export function azuriteConnectionString(queuePort: number): string {
+export function azuriteConnectionString(queuePort: number, blobPort?: number): string {
   return (
     `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
+    (blobPort !== undefined ? `BlobEndpoint=http://127.0.0.1:${blobPort}/${AZURITE_ACCOUNT};` : '') +
     `QueueEndpoint=http://127.0.0.1:${queuePort}/${AZURITE_ACCOUNT};`
   );
 }
@@ -66,19 +77,11 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-async function spawnOnPort(queuePort: number, options: AzuriteOptions): Promise<AzuriteHandle> {
-  const bin = path.join(REPO_ROOT, 'node_modules', '.bin', 'azurite-queue');
+async function spawnOnPorts(ports: Ports, options: AzuriteOptions): Promise<AzuriteHandle> {
+  const bin = path.join(REPO_ROOT, 'node_modules', '.bin', 'azurite');
   if (!existsSync(bin)) throw new Error(`Azurite is not installed: ${bin} is missing (run npm ci)`);
-  const args = [
-    '--inMemoryPersistence',
-    '--silent',
-    '--disableTelemetry',
-    '--skipApiVersionCheck',
-    '--queueHost',
-    '127.0.0.1',
-    '--queuePort',
-    String(queuePort),
-  ];
+  const args = ['--inMemoryPersistence', '--silent', '--disableTelemetry', '--skipApiVersionCheck'];
+  for (const [service, port] of Object.entries(ports)) args.push(`--${service}Host`, '127.0.0.1', `--${service}Port`, String(port));
   const child = spawn(bin, args, {
     cwd: REPO_ROOT,
     stdio: options.verbose ? 'inherit' : ['ignore', 'ignore', 'pipe'],
@@ -101,24 +104,31 @@ async function spawnOnPort(queuePort: number, options: AzuriteOptions): Promise<
   const deadline = Date.now() + (options.startTimeoutMs ?? 20_000);
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
-      throw new Error(`Azurite exited with code ${child.exitCode} before listening on ${queuePort}: ${stderr.trim()}`);
+      throw new Error(`Azurite exited with code ${child.exitCode} before listening on ${Object.values(ports).join(', ')}: ${stderr.trim()}`);
     }
-    if (await canConnect(queuePort)) {
-      return { connectionString: azuriteConnectionString(queuePort), queuePort, stop };
+    if ((await canConnect(ports.queue)) && (await canConnect(ports.blob))) {
+      return { connectionString: azuriteConnectionString(ports.queue, ports.blob), queuePort: ports.queue, blobPort: ports.blob, stop };
     }
     await new Promise((r) => setTimeout(r, 50));
   }
   await stop();
-  throw new Error(`Azurite did not accept connections on 127.0.0.1:${queuePort} within the start timeout`);
+  throw new Error(`Azurite did not accept connections on 127.0.0.1:${ports.queue} and ${ports.blob} within the start timeout`);
 }
 
-/** Starts Azurite (queue service only). Retries once on a different port if the chosen one was taken meanwhile. */
+async function freePorts(): Promise<Ports> {
+  for (;;) {
+    const ports = { blob: await freePort(), queue: await freePort(), table: await freePort() };
+    if (new Set(Object.values(ports)).size === 3) return ports;
+  }
+}
+
+/** Starts Azurite (blob and queue). Retries once on different ports if a chosen one was taken meanwhile. */
 export async function startAzurite(options: AzuriteOptions = {}): Promise<AzuriteHandle> {
   try {
-    return await spawnOnPort(await freePort(), options);
+    return await spawnOnPorts(await freePorts(), options);
   } catch (error) {
     if (error instanceof Error && /exited with code/.test(error.message)) {
-      return spawnOnPort(await freePort(), options);
+      return spawnOnPorts(await freePorts(), options);
     }
     throw error;
   }

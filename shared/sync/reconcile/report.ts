@@ -29,12 +29,22 @@ export function renderSummary(summary: RunSummary): string {
   return lines.join('\n');
 }
 
-/** The drift report of a dry run: per blueprint, what would be created, updated (which fields) and deleted. */
-export function renderPlan(summary: RunSummary): string {
+/**
+ * The drift report of a dry run: per blueprint, what would be created, updated (which fields) and deleted.
+ * `unreadableSubscriptionIds`: configured subscriptions the run could not read, so "no changes" covers the rest only.
+ */
+export function renderPlan(summary: RunSummary, options: { unreadableSubscriptionIds?: string[] } = {}): string {
   const lines = [`dry run (${summary.mode}: ${summary.modeReason}); nothing was written`];
   const plan = summary.plan ?? {};
   const blueprints = Object.keys(plan).sort();
-  if (blueprints.length === 0) lines.push('no changes: Port matches Azure');
+  const unreadable = options.unreadableSubscriptionIds ?? [];
+  if (blueprints.length === 0) {
+    lines.push(
+      unreadable.length > 0
+        ? `no changes in the readable subscriptions; ${unreadable.length} configured subscription(s) could not be read and were not compared: ${unreadable.join(', ')}`
+        : 'no changes: Port matches Azure',
+    );
+  }
   for (const bp of blueprints) {
     const p = plan[bp]!;
     lines.push(`${bp}: create ${p.create.length}, update ${p.update.length}, delete ${p.delete.length}`);
