@@ -149,7 +149,14 @@ function describe(text: string): string {
   let decoded = text;
   try {
     decoded = Buffer.from(text, 'base64').toString('utf8');
-    const value = JSON.parse(decoded) as Record<string, unknown>;
+    const parsed = JSON.parse(decoded) as Record<string, unknown>;
+    // A poison envelope (poison.ts): say why, then describe what it holds.
+    if (parsed['azurePortSyncPoisoned'] === 1) {
+      const inner = parsed['body'];
+      const what = typeof inner === 'string' ? describe(inner) : inner && typeof inner === 'object' ? describe(Buffer.from(JSON.stringify(inner)).toString('base64')) : 'body omitted';
+      return `${what} (poisoned: ${String(parsed['reason'] ?? 'no reason')})`;
+    }
+    const value = parsed;
     const data = (value['data'] ?? {}) as Record<string, unknown>;
     const type = value['eventType'] ?? value['type'] ?? (value['azurePortSyncRecheck'] ? `recheck:${String(value['hint'])}` : 'unknown');
     const id = data['resourceUri'] ?? value['resourceId'] ?? '';

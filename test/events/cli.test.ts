@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { replayPoison, sendEvent } from '../../shared/cli/queueCommands.js';
 import { parseQueueMessage } from '../../shared/sync/events/message.js';
+import { QueuePoisonMover } from '../../shared/sync/events/poison.js';
 import { startAzurite, type AzuriteHandle } from '../support/azurite.js';
 
 const SUB = '0b1f6471-1bf0-4dda-aec3-cb9272f09590';
@@ -77,6 +78,18 @@ describe('sendEvent', () => {
 });
 
 describe('replayPoison', () => {
+  it('dry-run names what a poison envelope holds and why it was poisoned', async () => {
+    const poison = service().getQueueClient('envelope-poison');
+    await poison.createIfNotExists();
+    const event = { id: 'e1', eventType: 'Microsoft.Resources.ResourceWriteSuccess', data: { resourceUri: `${ID}-env` } };
+    await new QueuePoisonMover(poison).moveToPoison(Buffer.from(JSON.stringify(event)).toString('base64'), 'data.resourceUri: not an ARM id');
+    const lines: string[] = [];
+    await replayPoison({ connection: azurite.connectionString, queueName: 'envelope', dryRun: true, print: (l) => lines.push(l) });
+    const listed = lines.find((l) => l.startsWith('would move'));
+    expect(listed).toContain(`Microsoft.Resources.ResourceWriteSuccess ${ID}-env`);
+    expect(listed).toContain('(poisoned: data.resourceUri: not an ARM id)');
+  });
+
   it('dry-run lists without moving; a bounded run moves exactly max messages, unchanged', async () => {
     const poison = service().getQueueClient('replay-poison');
     const main = service().getQueueClient('replay');
