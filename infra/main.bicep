@@ -149,8 +149,9 @@ param deadLetterContainerName string = 'eventgrid-deadletter'
 @maxValue(30)
 param deadLetterRetentionDays int = 7
 
-@description('Blob container of the lease that keeps to one reconciliation at a time.')
-param locksContainerName string = 'azure-port-sync-locks'
+// Blob container of the lease that keeps to one reconciliation at a time. The app names it itself
+// (RUN_LOCK_CONTAINER in shared/sync/reconcile/runLock.ts), so it is not a parameter.
+var locksContainerName = 'azure-port-sync-locks'
 
 @description('Name for the Microsoft.Resources.Subscriptions system topic created in this resource group.')
 param systemTopicName string = '${baseName}-subscription-events'

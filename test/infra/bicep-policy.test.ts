@@ -2,6 +2,7 @@
  * Least privilege and platform hygiene in infra/: role scopes, basic publishing credentials, Key Vault protection,
  * dead-letter retention and the Flex scale limit. Each check is also fed a snippet that breaks it.
  */
+import { RUN_LOCK_CONTAINER } from '../../shared/sync/reconcile/runLock.js';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -70,7 +71,8 @@ describe('infra least privilege', () => {
       .filter((r) => !r.existing && r.type === 'Microsoft.Storage/storageAccounts/blobServices/containers')
       .map((r) => objectGet(r.body, 'name')?.text);
     expect(containers).toEqual(expect.arrayContaining(['deploymentContainerName', 'deadLetterContainerName', 'locksContainerName', 'name']));
-    expect(parameterBounds(main, 'locksContainerName').default).toBe('azure-port-sync-locks');
+    // The app names the lock container itself; Bicep must create exactly that one.
+    expect(main.source).toContain(`var locksContainerName = '${RUN_LOCK_CONTAINER}'`);
     expect(main.source).toMatch(/var hostContainerNames = \[\s*'azure-webjobs-hosts'\s*'azure-webjobs-secrets'\s*\]/);
   });
 });
