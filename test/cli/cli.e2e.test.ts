@@ -7,21 +7,16 @@ import type { CheckResult } from '../../shared/cli/checkCommand.js';
 import { runCli, type CliIo } from '../../shared/cli/main.js';
 import type { RunSummary } from '../../shared/sync/reconcile/runReconciliation.js';
 import { toPortIdentifier } from '../../shared/azure/resourceId.js';
-import { startAzurite, type AzuriteHandle } from '../support/azurite.js';
-import { MINUTE, SUB_A, SUB_B, resourceId, seedSmallEstate, startHarness, type Harness } from '../reconcile/harness.js';
+import type { AzuriteHandle } from '../support/azurite.js';
+import { startCliHarness, stopCliHarness } from './support.js';
+import { MINUTE, SUB_A, SUB_B, resourceId, type Harness } from '../reconcile/harness.js';
 
 let h: Harness;
 let azurite: AzuriteHandle;
 beforeAll(async () => {
-  // AzureWebJobsStorage as the Function App has it: reconcile takes the app's run lock there.
-  azurite = await startAzurite();
-  h = await startHarness({ AzureWebJobsStorage: azurite.connectionString });
-  seedSmallEstate(h.arg);
+  ({ h, azurite } = await startCliHarness());
 }, 60_000);
-afterAll(async () => {
-  await h?.close();
-  await azurite?.stop();
-});
+afterAll(() => stopCliHarness(h, azurite));
 
 interface Result {
   code: number;

@@ -9,20 +9,16 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliIo } from '../../shared/cli/main.js';
 import { RUN_LOCK_CONTAINER, runLockName } from '../../shared/sync/reconcile/runLock.js';
-import { startAzurite, type AzuriteHandle } from '../support/azurite.js';
-import { seedSmallEstate, startHarness, type Harness } from '../reconcile/harness.js';
+import type { AzuriteHandle } from '../support/azurite.js';
+import { startCliHarness, stopCliHarness } from './support.js';
+import type { Harness } from '../reconcile/harness.js';
 
 let h: Harness;
 let azurite: AzuriteHandle;
 beforeAll(async () => {
-  azurite = await startAzurite();
-  h = await startHarness({ AzureWebJobsStorage: azurite.connectionString });
-  seedSmallEstate(h.arg);
+  ({ h, azurite } = await startCliHarness());
 }, 60_000);
-afterAll(async () => {
-  await h?.close();
-  await azurite?.stop();
-});
+afterAll(() => stopCliHarness(h, azurite));
 // However a run fails, it gives the run lock back.
 afterEach(async () => {
   const blob = BlobServiceClient.fromConnectionString(azurite.connectionString)

@@ -8,20 +8,16 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliIo } from '../../shared/cli/main.js';
 import { RUN_LOCK_CONTAINER, runLockName } from '../../shared/sync/reconcile/runLock.js';
-import { startAzurite, type AzuriteHandle } from '../support/azurite.js';
-import { seedSmallEstate, startHarness, type Harness } from '../reconcile/harness.js';
+import type { AzuriteHandle } from '../support/azurite.js';
+import { startCliHarness, stopCliHarness } from './support.js';
+import type { Harness } from '../reconcile/harness.js';
 
 let h: Harness;
 let azurite: AzuriteHandle;
 beforeAll(async () => {
-  azurite = await startAzurite();
-  h = await startHarness({ AzureWebJobsStorage: azurite.connectionString });
-  seedSmallEstate(h.arg);
+  ({ h, azurite } = await startCliHarness());
 }, 60_000);
-afterAll(async () => {
-  await h?.close();
-  await azurite?.stop();
-});
+afterAll(() => stopCliHarness(h, azurite));
 
 async function cli(argv: string[], extra: Partial<CliIo> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
