@@ -26,8 +26,12 @@ export async function createEmulatorEventProcessor(
   queues?: EventQueues,
   overrides: Omit<EventRuntimeOverrides, 'resourceGraph' | 'queues'> = {},
 ): Promise<EventProcessor> {
-  const { createEventProcessor } = await import('../../shared/sync/events/runtime.js');
+  const [{ createEventProcessor }, { staticTestCredential }] = await Promise.all([
+    import('../../shared/sync/events/runtime.js'),
+    import('../emulators/resourceGraph/credential.js'),
+  ]);
   return createEventProcessor(settings, logger, {
+    armCredential: staticTestCredential(),
     ...overrides,
     resourceGraph: await createEmulatorGraphReader(settings, logger),
     ...(queues ? { queues } : {}),

@@ -49,7 +49,7 @@ export interface FreshnessReport {
   argQueries: number;
   portRequests: number;
   armReads: number;
-  /** Entities (a group delete counts the group and each resource) not final when the run stopped waiting. */
+  /** Changes not final when the run stopped waiting (a group delete is final when every resource in it is gone). */
   unreached: number;
   /** Times Port went from the final state back to another one (a stale intermediate written). */
   regressions: number;

@@ -14,7 +14,7 @@ import { readHostQueuesConfig } from '../../support/queueHost.js';
 import { diffCatalog, expectedCatalog } from '../emulators.js';
 import { resourceEvent, toQueueMessage } from '../eventMessages.js';
 import type { FreshnessJob } from '../jobs.js';
-import { SimClock, SimQueue, percentiles } from './sim.js';
+import { SimClock, SimQueue, SimTimers, percentiles } from './sim.js';
 import { FreshnessTracker } from './tracker.js';
 import { planFreshWorkload, type FreshChange } from './workload.js';
 
@@ -61,7 +61,9 @@ export async function runFreshness(job: FreshnessJob): Promise<Record<string, un
     const logger = createLogger(jsonLineSink((line) => process.stderr.write(line + '\n')), settings.logLevel);
     const tracker = new FreshnessTracker(port, ids);
     const queue = new SimQueue(handlerModule.resourceEventsHandler, readHostQueuesConfig(job.hostJsonPath), clock, () => tracker.check(clock.now()));
-    const processor = await createEmulatorEventProcessor(settings, logger, { events: queue.sender(), poison: queue.poisonSender() }, { clock });
+    const timers = new SimTimers(clock);
+    const processor = await createEmulatorEventProcessor(settings, logger, { events: queue.sender(), poison: queue.poisonSender() }, { clock, timers });
+    const idle = () => queue.idle && !processor.watch.busy;
     handlerModule.useEventProcessor(processor);
 
     const changes = planFreshWorkload(estate, job.workload);
@@ -73,18 +75,22 @@ export async function runFreshness(job: FreshnessJob): Promise<Record<string, un
     const horizon = lastChangeAt + job.horizonMs;
 
     const argBase = arg.queryCount();
+    const armBase = arg.arm.describe().reads;
     port.resetCounts();
     const realStart = performance.now();
     let jumpedMs = 0;
     for (;;) {
       const now = clock.now();
       while (steps.length > 0 && steps[0]!.at <= now) steps.shift()!.run();
+      timers.fireDue();
       queue.startVisible();
-      if (steps.length === 0 && queue.empty && queue.idle) break;
+      if (steps.length === 0 && queue.empty && idle() && timers.nextAt() === undefined) break;
       if (now > horizon) break;
-      const next = Math.min(steps[0]?.at ?? Infinity, queue.nextVisibleAt() ?? Infinity);
-      if (!queue.idle) {
-        await Promise.race([queue.anySettled(), sleep(Math.max(0, Math.min(next - now, 1_000)))]);
+      const next = Math.min(steps[0]?.at ?? Infinity, queue.nextVisibleAt() ?? Infinity, timers.nextAt() ?? Infinity);
+      if (!idle()) {
+        const wait = processor.watch.busy ? 10 : Math.max(0, Math.min(next - now, 1_000));
+        await Promise.race([queue.anySettled(), sleep(wait)]);
+        tracker.check(clock.now());
       } else if (next === Infinity) {
         break;
       } else if (next > now) {
@@ -93,7 +99,8 @@ export async function runFreshness(job: FreshnessJob): Promise<Record<string, un
         jumpedMs += next - now;
       }
     }
-    while (!queue.idle) await queue.anySettled();
+    while (!idle()) await Promise.race([queue.anySettled(), sleep(10)]);
+    processor.watch.stop();
     await processor.drain();
     tracker.check(clock.now());
     const realMs = performance.now() - realStart;
@@ -113,7 +120,7 @@ export async function runFreshness(job: FreshnessJob): Promise<Record<string, un
       regressions: r.regressions,
       argQueries,
       portRequests,
-      armReads: 0,
+      armReads: arg.arm.describe().reads - armBase,
       virtualMs: clock.now() - start,
       realMs,
       jumpedMs,

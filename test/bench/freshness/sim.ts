@@ -13,6 +13,7 @@ import funcs from '@azure/functions';
 import type { InvocationContext as InvocationContextType } from '@azure/functions';
 import type { QueueSender } from '../../../shared/sync/events/recheck.js';
 import type { QueuesConfig } from '../../support/queueHost.js';
+import type { Timers } from '../../../shared/sync/events/watch.js';
 
 const { InvocationContext } = funcs;
 
@@ -24,6 +25,34 @@ export class SimClock {
   }
   jump(ms: number): void {
     if (ms > 0) this.offset += ms;
+  }
+}
+
+/** setTimeout on the virtual clock: the driver fires what is due and jumps to the next one when idle. */
+export class SimTimers implements Timers {
+  private readonly entries = new Map<number, { at: number; callback: () => void }>();
+  private next = 1;
+  constructor(private readonly clock: SimClock) {}
+  setTimeout(callback: () => void, ms: number): unknown {
+    const id = this.next++;
+    this.entries.set(id, { at: this.clock.now() + Math.max(0, ms), callback });
+    return id;
+  }
+  clearTimeout(handle: unknown): void {
+    this.entries.delete(handle as number);
+  }
+  nextAt(): number | undefined {
+    let min: number | undefined;
+    for (const e of this.entries.values()) if (min === undefined || e.at < min) min = e.at;
+    return min;
+  }
+  fireDue(): void {
+    const now = this.clock.now();
+    for (const [id, e] of [...this.entries]) {
+      if (e.at > now) continue;
+      this.entries.delete(id);
+      e.callback();
+    }
   }
 }
 

@@ -31,6 +31,7 @@ export interface FreshnessResult {
   unreached: number;
   sparseUnreached: number;
   regressions: number;
+  /** Entities watched (a group delete watches the group and each resource in it). */
   tracked: number;
 }
 
@@ -74,20 +75,30 @@ export class FreshnessTracker {
     }
   }
 
+  /**
+   * Per change (a group delete is one change: final when the group and every resource in it are gone): the time its
+   * last entity reached its final state, from the ARM change and from Resource Graph showing it.
+   */
   result(): FreshnessResult {
     const out: FreshnessResult = { relative: [], absolute: [], sparseAbsolute: [], sparseRelative: [], unreached: 0, sparseUnreached: 0, regressions: 0, tracked: this.tracked.length };
+    const byChange = new Map<FreshChange, Tracked[]>();
     for (const t of this.tracked) {
       out.regressions += t.regressions;
-      if (t.finalAt === undefined) {
+      byChange.set(t.change, [...(byChange.get(t.change) ?? []), t]);
+    }
+    for (const [change, entities] of byChange) {
+      const sparse = change.phase === 'sparse';
+      if (entities.some((t) => t.finalAt === undefined)) {
         out.unreached++;
-        if (t.change.phase === 'sparse') out.sparseUnreached++;
+        if (sparse) out.sparseUnreached++;
         continue;
       }
-      const absolute = Math.max(0, t.finalAt - t.armAt);
-      const relative = Math.max(0, t.finalAt - t.visibleAt);
+      const finalAt = Math.max(...entities.map((t) => t.finalAt!));
+      const absolute = Math.max(0, finalAt - entities[0]!.armAt);
+      const relative = Math.max(0, finalAt - entities[0]!.visibleAt);
       out.absolute.push(absolute);
       out.relative.push(relative);
-      if (t.change.phase === 'sparse') {
+      if (sparse) {
         out.sparseAbsolute.push(absolute);
         out.sparseRelative.push(relative);
       }
