@@ -62,6 +62,8 @@ export interface S6Config {
   settleTime: string;
   /** Virtual time after the last change the run waits for Port to converge. */
   horizonMs: number;
+  /** Also deliver Azure Resource Notifications events (the opt-in second source). */
+  notifications: boolean;
 }
 
 export const DEFAULT_CONFIG: BenchConfig = {
@@ -102,6 +104,7 @@ export const DEFAULT_CONFIG: BenchConfig = {
     duplicateShare: 0.05,
     settleTime: '90s',
     horizonMs: 10 * 60_000,
+    notifications: false,
   },
 };
 

@@ -43,6 +43,8 @@ export interface FreshnessJob {
   workload: import('./freshness/workload.js').FreshWorkloadOptions;
   limits: import('./bound.js').Limits;
   hostJsonPath: string;
+  /** Also deliver an Azure Resource Notifications event per resource change, once Resource Graph shows it. */
+  notifications: boolean;
   /** Virtual ms after the last change before the run stops waiting (what is not final by then is unreached). */
   horizonMs: number;
 }

@@ -80,6 +80,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--s6-rate <n>', 'S6 sparse changes per second', number('--s6-rate', { min: 0.01 }), d.s6.sparseRatePerSecond)
     .option('--s6-lag <spec>', 'S6 Resource Graph lag: ms, or a distribution as JSON (default: 95 % 0–30 s, 4 % 30 s–2 min, 1 % 2–5 min)', lagSpec('--s6-lag'), d.s6.lag)
     .option('--s6-delivery <spec>', 'S6 Event Grid delivery delay: ms, or a distribution as JSON', lagSpec('--s6-delivery'), d.s6.delivery)
+    .option('--s6-notifications', 'S6: also deliver Azure Resource Notifications events (emitted once Resource Graph has the change)', false)
     .option('--s6-settle-time <duration>', 'EVENT_SETTLE_TIME for S6 (virtual time)', d.s6.settleTime)
     .addOption(new Option('--app <runtime>', 'run the application compiled (dist) or from source (tsx)').choices(['dist', 'source']).default('dist'))
     .option('--verbose', "show the app's logs", false)
@@ -144,6 +145,7 @@ export async function main(argv: string[]): Promise<number> {
       lag: o.s6Lag as LagSpec,
       delivery: o.s6Delivery as LagSpec,
       settleTime: o.s6SettleTime as string,
+      notifications: o.s6Notifications as boolean,
     },
     progress: (line) => process.stderr.write(`[bench] ${line}\n`),
   };

@@ -343,6 +343,7 @@ export async function runBench(config: BenchConfig): Promise<BenchResult> {
           limits: config.limits,
           hostJsonPath: HOST_JSON,
           horizonMs: s6.horizonMs,
+          notifications: s6.notifications,
         },
         childOptions(config, 'S6'),
       );
@@ -385,7 +386,7 @@ export async function runBench(config: BenchConfig): Promise<BenchResult> {
         ...(mismatch && freshness.unreached === 0 ? { mismatch } : {}),
       };
       note('S6', [
-        `${d.changes} changes (${String(d.samples)} entities watched), virtual ${(Number(d.virtualMs) / 1000).toFixed(0)} s in ${(Number(d.realMs) / 1000).toFixed(0)} s real; EVENT_SETTLE_TIME=${s6.settleTime}; queue ${JSON.stringify(d.queue)}`,
+        `${s6.notifications ? 'with' : 'without'} Resource Notifications events; ${d.changes} changes (${String(d.samples)} entities watched), virtual ${(Number(d.virtualMs) / 1000).toFixed(0)} s in ${(Number(d.realMs) / 1000).toFixed(0)} s real; EVENT_SETTLE_TIME=${s6.settleTime}; queue ${JSON.stringify(d.queue)}`,
         `sparse part: relative ${JSON.stringify(d.sparseFreshnessMs)}, absolute ${JSON.stringify(d.sparseFreshnessAbsoluteMs)}; handler counters ${JSON.stringify(d.counters)}`,
         // What the real-time path leaves to reconciliation (a lag beyond the settle time) is unreached, not wrong.
         ...(mismatch

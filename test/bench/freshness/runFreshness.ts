@@ -4,6 +4,7 @@
  * against them: each change is made in the Resource Graph emulator at its ARM time (with its drawn lag stamped on
  * it), its Event Grid event lands in the queue after its delivery delay, and Port is watched for the final state.
  */
+import { randomUUID } from 'node:crypto';
 import { DEFAULT_BLUEPRINT_IDS as ids, defaultBlueprints } from '../../../shared/port/blueprints.js';
 import { mapRow } from '../../../shared/mapping/index.js';
 import type { PortEntity } from '../../../shared/port/types.js';
@@ -69,7 +70,10 @@ export async function runFreshness(job: FreshnessJob): Promise<Record<string, un
     const changes = planFreshWorkload(estate, job.workload);
     const start = clock.now();
     const steps: Step[] = [];
-    for (const c of changes) schedule(steps, c, start, arg, queue, tracker);
+    for (const c of changes) {
+      schedule(steps, c, start, arg, queue, tracker);
+      if (job.notifications) notify(steps, c, start, queue);
+    }
     steps.sort((a, b) => a.at - b.at);
     const lastChangeAt = start + Math.max(...changes.map((c) => c.at));
     const horizon = lastChangeAt + job.horizonMs;
@@ -181,4 +185,34 @@ function deliver(steps: Step[], c: FreshChange, at: number, kind: 'write' | 'del
   const text = toQueueMessage(event);
   steps.push({ at: at + c.deliveryMs, run: () => queue.add(text) });
   if (c.redeliveryMs !== undefined) steps.push({ at: at + c.deliveryMs + c.redeliveryMs, run: () => queue.add(text) });
+}
+
+/**
+ * The Resource Notifications event of a resource change: emitted once Resource Graph has it (at + lag), delivered
+ * like any event. CreatedOrUpdated carries the resource as ARM shapes it; groups are not covered (containers).
+ */
+function notify(steps: Step[], c: FreshChange, start: number, queue: SimQueue): void {
+  if (c.kind === 'groupDelete') return;
+  const at = start + c.at;
+  const created = c.kind !== 'delete';
+  const row = c.row;
+  const type = c.id.split('/providers/')[1]!.split('/').slice(0, 2).join('/');
+  const event = {
+    id: randomUUID(),
+    topic: `/subscriptions/${c.id.split('/')[2]}`,
+    subject: c.id,
+    eventType: `Microsoft.ResourceNotifications.Resources.${created ? 'CreatedOrUpdated' : 'Deleted'}`,
+    eventTime: new Date(at).toISOString(),
+    dataVersion: '1',
+    metadataVersion: '1',
+    data: {
+      resourceInfo: created
+        ? { id: c.id, name: row!.name, type, location: row!.location, tags: row!.tags ?? {}, properties: { provisioningState: row!.provisioningState ?? 'Succeeded' } }
+        : { id: c.id, name: c.id.split('/').pop(), type },
+      operationalInfo: { resourceEventTime: new Date(at).toISOString() },
+      ...(created ? { apiVersion: '2023-05-01' } : {}),
+    },
+  };
+  const text = toQueueMessage(event);
+  steps.push({ at: at + c.lagMs + c.deliveryMs, run: () => queue.add(text) });
 }
