@@ -27,6 +27,7 @@ import { parseQueueMessage, type ResourceEvent } from './message.js';
 import { isLastAttempt } from './lastAttempt.js';
 import type { PoisonQueue } from './poison.js';
 import { FollowUps } from './followUps.js';
+import { BoundedMap } from './boundedMap.js';
 import type { RecheckScheduler } from './recheck.js';
 import type { ArmReader } from '../../azure/armReader.js';
 import { FreshObserver } from './freshObserve.js';
@@ -93,20 +94,6 @@ export type MessageOutcome =
 /** How long this worker remembers an applied event id, and how many. */
 const MEMORY_ENTRIES = 50_000;
 const EVENT_MEMORY_MS = 60 * 60_000;
-
-/** A bounded insertion-ordered map: the oldest entries go first. */
-class BoundedMap<K, V> {
-  private readonly map = new Map<K, V>();
-  constructor(private readonly max: number) {}
-  get(key: K): V | undefined {
-    return this.map.get(key);
-  }
-  set(key: K, value: V): void {
-    this.map.delete(key);
-    this.map.set(key, value);
-    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as K);
-  }
-}
 
 function newer(a: WorkItem, b: WorkItem): WorkItem {
   // The latest event decides the hint; ties keep the delete, which Resource Graph then confirms or overrides.
