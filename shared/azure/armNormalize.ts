@@ -24,7 +24,8 @@ import { parseResourceId } from './resourceId.js';
 import type { ArgRow } from './types.js';
 
 /** The row fields a Resource Notifications `CreatedOrUpdated` payload sets; everything else comes from a read. */
-export const NOTIFICATION_FIELDS = ['name', 'type', 'location', 'tags', 'provisioningState'] as const;
+// Not `name` or `type`: the id decides them (a payload that disagrees with its id is not trusted for them).
+export const NOTIFICATION_FIELDS = ['location', 'tags', 'provisioningState'] as const;
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 

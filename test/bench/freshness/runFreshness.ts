@@ -10,6 +10,7 @@ import { mapRow } from '../../../shared/mapping/index.js';
 import type { PortEntity } from '../../../shared/port/types.js';
 import { startPortEmulator } from '../../emulators/port/server.js';
 import { startResourceGraphEmulator, type ResourceGraphEmulator } from '../../emulators/resourceGraph/server.js';
+import { armTypeFromId } from '../../emulators/resourceGraph/arm.js';
 import { generateEstate } from '../../fixtures/estate.js';
 import { readHostQueuesConfig } from '../../support/queueHost.js';
 import { diffCatalog, expectedCatalog } from '../emulators.js';
@@ -196,7 +197,7 @@ function notify(steps: Step[], c: FreshChange, start: number, queue: SimQueue): 
   const at = start + c.at;
   const created = c.kind !== 'delete';
   const row = c.row;
-  const type = c.id.split('/providers/')[1]!.split('/').slice(0, 2).join('/');
+  const type = armTypeFromId(c.id);
   const event = {
     id: randomUUID(),
     topic: `/subscriptions/${c.id.split('/')[2]}`,
