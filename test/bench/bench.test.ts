@@ -126,7 +126,7 @@ describe('bench at CI scale (counts only)', () => {
     const s6 = fresh.report.scenarios.find((s) => s.name === 'S6')!;
     const f = s6.freshness!;
     expect(fresh.details.S6!.mismatch).toBeUndefined();
-    expect(f.changes).toBe(20);
+    expect(f.changes).toBe(30);
     // Lags of at most 5 s are far inside the settle time: nothing may be left to reconciliation or regress.
     expect(f.unreached).toBe(0);
     expect(f.regressions).toBe(0);
