@@ -96,6 +96,11 @@ param eventFlushWindow string = '50ms'
 @description('Resource Graph lag bound: events younger than this get a delayed confirming re-read, e.g. 90s.')
 param eventSettleTime string = '90s'
 
+@description('Direct ARM reads per second per worker for sparse write events (ARM has the new state at once; Resource Graph trails it). 0: Resource Graph only.')
+@minValue(0)
+@maxValue(100)
+param armReadsPerSecond int = 10
+
 @description('Longest change window a windowed run reads before it falls back to a full sync (at most 7d).')
 param maxChangeWindow string = '6d'
 
@@ -538,6 +543,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     RESOURCE_EVENTS_QUEUE: eventsQueueName
     EVENT_FLUSH_WINDOW: eventFlushWindow
     EVENT_SETTLE_TIME: eventSettleTime
+    ARM_READS_PER_SECOND: string(armReadsPerSecond)
     RECONCILE_SCHEDULE: reconcileSchedule
     FULL_SYNC_INTERVAL: fullSyncInterval
     MAX_CHANGE_WINDOW: maxChangeWindow

@@ -37,6 +37,12 @@ param existingSystemTopicResourceGroupName string = topicResourceGroupName
 
 param tags object = {}
 
+@description('Also deliver Azure Resource Notifications (preview; Microsoft.ResourceNotifications.Resources topic) to the same queue: events that carry the resource, so Port is updated without waiting for Resource Graph. The deploying principal needs Microsoft.ResourceNotifications/systemTopics/subscribeToResources/action on this subscription (Owner and Contributor include it).')
+param enableResourceNotifications bool = false
+
+@description('Name for the Resource Notifications system topic (when enableResourceNotifications).')
+param notificationsTopicName string = 'portsync-resource-notifications'
+
 // /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Storage/storageAccounts/<name>
 var storageIdSegments = split(storageAccountResourceId, '/')
 var storageSubscriptionId = storageIdSegments[2]
@@ -94,6 +100,45 @@ module eventSubscription 'modules/event-subscription.bicep' = {
   }
   dependsOn: [
     topicDeliveryRoles
+  ]
+}
+
+module notificationsTopic 'modules/notifications-topic.bicep' = if (enableResourceNotifications) {
+  name: 'port-sync-arn-topic-${take(uniqueString(subscription().id), 8)}'
+  scope: resourceGroup(topicRg)
+  params: {
+    topicName: notificationsTopicName
+    tags: tags
+  }
+  dependsOn: [
+    topicResourceGroup
+  ]
+}
+
+module notificationsDeliveryRoles 'modules/topic-delivery-roles.bicep' = if (enableResourceNotifications) {
+  name: 'port-sync-arn-roles-${take(uniqueString(subscription().id), 8)}'
+  scope: resourceGroup(storageSubscriptionId, storageResourceGroupName)
+  params: {
+    storageAccountName: storageAccountName
+    queueName: eventsQueueName
+    deadLetterContainerName: deadLetterContainerName
+    topicPrincipalId: enableResourceNotifications ? notificationsTopic!.outputs.principalId : ''
+  }
+}
+
+module notificationsSubscription 'modules/notifications-subscription.bicep' = if (enableResourceNotifications) {
+  name: 'port-sync-arn-subscription-${take(uniqueString(subscription().id), 8)}'
+  scope: resourceGroup(topicRg)
+  params: {
+    topicName: notificationsTopicName
+    eventSubscriptionName: 'azure-port-sync-arn-${take(uniqueString(storageAccountResourceId), 8)}'
+    storageAccountId: storageAccountResourceId
+    queueName: eventsQueueName
+    deadLetterContainerName: deadLetterContainerName
+  }
+  dependsOn: [
+    notificationsTopic
+    notificationsDeliveryRoles
   ]
 }
 

@@ -16,6 +16,9 @@ param systemTopicName = 'portsync-subscription-events'
 // Set when this subscription already has a Microsoft.Resources.Subscriptions system topic.
 param existingSystemTopicName = ''
 
+// Azure Resource Notifications (preview): a second topic whose events carry the resource (see README, Freshness).
+param enableResourceNotifications = false
+
 param tags = {
   workload: 'azure-port-sync'
 }

@@ -199,6 +199,7 @@ export const settingsSchema = z.object({
     }),
   EVENT_FLUSH_WINDOW: duration('50ms'),
   EVENT_SETTLE_TIME: duration('90s', 1_000),
+  ARM_READS_PER_SECOND: integer(10, 0, 100),
 
   // --- Reconciliation
   // The Functions host reads it through the timer's %RECONCILE_SCHEDULE%; checking it here names a bad one at start-up.
@@ -252,6 +253,8 @@ export interface Settings {
     storage: { connectionString: string } | { queueServiceUri: string; clientId?: string };
     flushWindowMs: number;
     settleTimeMs: number;
+    /** Direct ARM reads per second per worker for sparse write events (0: Resource Graph only). */
+    armReadsPerSecond: number;
   };
   reconcile: {
     schedule: string;
@@ -418,6 +421,7 @@ function toSettings(s: Parsed): Settings {
       storage,
       flushWindowMs: s.EVENT_FLUSH_WINDOW,
       settleTimeMs: s.EVENT_SETTLE_TIME,
+      armReadsPerSecond: s.ARM_READS_PER_SECOND,
     },
     reconcile: {
       schedule: s.RECONCILE_SCHEDULE,

@@ -63,6 +63,7 @@ describe('loadSettings defaults', () => {
       storage: { connectionString: 'UseDevelopmentStorage=true' },
       flushWindowMs: 50,
       settleTimeMs: 90_000,
+      armReadsPerSecond: 10,
     });
     expect(s.reconcile).toEqual({
       schedule: '0 */15 * * * *',

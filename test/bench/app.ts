@@ -3,7 +3,7 @@
  * Everything here is the production wiring; only the endpoints and the Resource Graph credential point at the
  * emulators.
  */
-import { peakRssMb, type AppJob, type AppResult, type EventsJob, type ReconcileJob } from './jobs.js';
+import { peakRssMb, type AppJob, type AppResult, type EventsJob, type FreshnessJob, type ReconcileJob } from './jobs.js';
 
 async function appLogger(env: Record<string, string>) {
   const { createLogger, jsonLineSink } = await import('../../shared/log.js');
@@ -42,6 +42,13 @@ async function runEvents(job: EventsJob): Promise<JobResult> {
   return { wallMs, peakRssMb: peakRssMb(), detail: { ...detail, unhandledRejections: hostErrors.length, firstUnhandled: hostErrors[0] } };
 }
 
+async function runFreshnessJob(job: FreshnessJob): Promise<JobResult> {
+  const { runFreshness } = await import('./freshness/runFreshness.js');
+  const started = performance.now();
+  const detail = await runFreshness(job);
+  return { wallMs: performance.now() - started, peakRssMb: peakRssMb(), detail };
+}
+
 type JobResult = Omit<AppResult, 'cpuMs'>;
 
 async function run(job: AppJob): Promise<AppResult> {
@@ -53,6 +60,9 @@ async function run(job: AppJob): Promise<AppResult> {
       break;
     case 'events':
       result = await runEvents(job);
+      break;
+    case 'freshness':
+      result = await runFreshnessJob(job);
       break;
   }
   const used = process.cpuUsage(cpu);

@@ -8,7 +8,7 @@ import type { Logger } from '../../shared/log.js';
 import type { Settings } from '../../shared/settings.js';
 import type { ResourceGraphApi } from '../../shared/azure/types.js';
 import type { EventProcessor } from '../../shared/sync/events/apply.js';
-import type { EventQueues } from '../../shared/sync/events/runtime.js';
+import type { EventQueues, EventRuntimeOverrides } from '../../shared/sync/events/runtime.js';
 import type { EventsJob } from './jobs.js';
 
 export async function createEmulatorGraphReader(settings: Settings, logger: Logger): Promise<ResourceGraphApi> {
@@ -20,9 +20,19 @@ export async function createEmulatorGraphReader(settings: Settings, logger: Logg
 }
 
 /** The production event processor (runtime.ts) with the emulator reader, and optionally other queues. */
-export async function createEmulatorEventProcessor(settings: Settings, logger: Logger, queues?: EventQueues): Promise<EventProcessor> {
-  const { createEventProcessor } = await import('../../shared/sync/events/runtime.js');
+export async function createEmulatorEventProcessor(
+  settings: Settings,
+  logger: Logger,
+  queues?: EventQueues,
+  overrides: Omit<EventRuntimeOverrides, 'resourceGraph' | 'queues'> = {},
+): Promise<EventProcessor> {
+  const [{ createEventProcessor }, { staticTestCredential }] = await Promise.all([
+    import('../../shared/sync/events/runtime.js'),
+    import('../emulators/resourceGraph/credential.js'),
+  ]);
   return createEventProcessor(settings, logger, {
+    armCredential: staticTestCredential(),
+    ...overrides,
     resourceGraph: await createEmulatorGraphReader(settings, logger),
     ...(queues ? { queues } : {}),
   });

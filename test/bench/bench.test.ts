@@ -26,6 +26,8 @@ const config: BenchConfig = {
 let result: BenchResult;
 /** S4 again over the in-memory queue host: the same host semantics without Azurite's throughput limit. */
 let memory: BenchResult;
+/** S6 with a short lag, so every change must reach Port through the real-time path alone. */
+let fresh: BenchResult;
 const scenario = (name: string) => {
   const s = result.report.scenarios.find((x) => x.name === name);
   if (!s) throw new Error(`scenario ${name} missing from the report`);
@@ -36,7 +38,12 @@ describe('bench at CI scale (counts only)', () => {
   beforeAll(async () => {
     result = await runBench(config);
     memory = await runBench({ ...config, scenarios: ['S4'], s4Transport: 'memory' });
-  }, 150_000);
+    fresh = await runBench({
+      ...config,
+      scenarios: ['S6'],
+      s6: { ...config.s6, sparseRatePerSecond: 4, lag: { kind: 'mixture', seed: 3, parts: [{ weight: 1, minMs: 0, maxMs: 5_000 }] } },
+    });
+  }, 240_000);
 
   it('leaves Port equal to the estate after every scenario, every run succeeding in the mode asked for', () => {
     for (const [name, detail] of Object.entries(result.details)) {
@@ -113,6 +120,22 @@ describe('bench at CI scale (counts only)', () => {
       config.limits.port,
     ).total;
     expect(s4.portRequests.total).toBeGreaterThanOrEqual(perfect);
+  });
+
+  it('S6 watches every change of the stream until Port holds its final state, through the real-time path alone', () => {
+    const s6 = fresh.report.scenarios.find((s) => s.name === 'S6')!;
+    const f = s6.freshness!;
+    expect(fresh.details.S6!.mismatch).toBeUndefined();
+    expect(f.changes).toBe(30);
+    // Lags of at most 5 s are far inside the settle time: nothing may be left to reconciliation or regress.
+    expect(f.unreached).toBe(0);
+    expect(f.regressions).toBe(0);
+    expect(f.freshnessAbsoluteMs.max).not.toBeNull();
+    expect((fresh.details.S6!.app as { queue: { poisoned: number } }).queue.poisoned).toBe(0);
+    expect(f.argQueries).toBeGreaterThan(0);
+    const json = JSON.parse(toReportJson(fresh.report)) as { scenarios: Record<string, unknown>[] };
+    expect(Object.keys(json.scenarios[0]!).slice(0, 6)).toEqual(['name', 'freshnessMs', 'freshnessAbsoluteMs', 'changes', 'argQueries', 'portRequests']);
+    expect(Object.keys(json.scenarios[0]!.freshnessMs as object)).toEqual(['p50', 'p95', 'p99', 'max']);
   });
 
   it('writes the documented JSON shape', () => {

@@ -5,9 +5,11 @@ import path from 'node:path';
 import { REPO_ROOT } from './paths.js';
 import type { Limits } from './bound.js';
 import type { AppRuntime } from './childProcess.js';
+import { DEFAULT_FRESH_DELIVERY, DEFAULT_FRESH_LAG } from './freshness/workload.js';
+import type { LagSpec } from '../emulators/resourceGraph/lag.js';
 
 
-export const SCENARIO_NAMES = ['S1', 'S2', 'S3', 'S4', 'S5'] as const;
+export const SCENARIO_NAMES = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 export interface BenchConfig {
@@ -41,6 +43,27 @@ export interface BenchConfig {
   appNodeFlags?: string[];
   verbose?: boolean;
   progress?: (line: string) => void;
+  /** S6, the freshness stream (test/bench/freshness/); sizes at scale 1. */
+  s6: S6Config;
+}
+
+export interface S6Config {
+  estate: { subscriptions: number; resourceGroups: number; resources: number };
+  changes: number;
+  sparseRatePerSecond: number;
+  burstShare: number;
+  bursts: number;
+  /** Resource Graph lag of the state tables, drawn per change. */
+  lag: LagSpec;
+  /** Event Grid delivery delay (plus queue polling), drawn per event. */
+  delivery: LagSpec;
+  duplicateShare: number;
+  /** EVENT_SETTLE_TIME for S6 (virtual time, so production's default costs nothing). */
+  settleTime: string;
+  /** Virtual time after the last change the run waits for Port to converge. */
+  horizonMs: number;
+  /** Also deliver Azure Resource Notifications events (the opt-in second source). */
+  notifications: boolean;
 }
 
 export const DEFAULT_CONFIG: BenchConfig = {
@@ -70,6 +93,19 @@ export const DEFAULT_CONFIG: BenchConfig = {
   appRuntime: 'dist',
   s4Transport: 'memory',
   s4AzuriteShare: 0.05,
+  s6: {
+    estate: { subscriptions: 4, resourceGroups: 40, resources: 2000 },
+    changes: 600,
+    sparseRatePerSecond: 2,
+    burstShare: 0.4,
+    bursts: 4,
+    lag: DEFAULT_FRESH_LAG,
+    delivery: DEFAULT_FRESH_DELIVERY,
+    duplicateShare: 0.05,
+    settleTime: '90s',
+    horizonMs: 10 * 60_000,
+    notifications: false,
+  },
 };
 
 export function scaled(config: BenchConfig) {
@@ -83,6 +119,7 @@ export function scaled(config: BenchConfig) {
     resources,
     changes: Math.max(config.changes > 0 ? 4 : 0, Math.round(config.changes * s)),
     events: Math.max(config.events > 0 ? 4 : 0, Math.round(config.events * s)),
+    s6Changes: Math.max(20, Math.round(config.s6.changes * s)),
   };
 }
 

@@ -34,7 +34,22 @@ export interface EventsJob {
   drainTimeoutMs: number;
 }
 
-export type AppJob = ReconcileJob | EventsJob;
+/** S6: the freshness stream on a virtual clock, emulators in the same process (test/bench/freshness/). */
+export interface FreshnessJob {
+  kind: 'freshness';
+  /** App settings except the emulator endpoints and credentials, which the child fills in once they run. */
+  env: AppEnv;
+  estate: { subscriptions: number; resourceGroups: number; resources: number; seed: number };
+  workload: import('./freshness/workload.js').FreshWorkloadOptions;
+  limits: import('./bound.js').Limits;
+  hostJsonPath: string;
+  /** Also deliver an Azure Resource Notifications event per resource change, once Resource Graph shows it. */
+  notifications: boolean;
+  /** Virtual ms after the last change before the run stops waiting (what is not final by then is unreached). */
+  horizonMs: number;
+}
+
+export type AppJob = ReconcileJob | EventsJob | FreshnessJob;
 
 export interface AppResult {
   /** Time the application took for the job, measured inside the child (module loading excluded). */

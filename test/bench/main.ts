@@ -8,6 +8,17 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CONFIG, SCENARIO_NAMES, type BenchConfig, type ScenarioName } from './config.js';
 import { runBench } from './run.js';
+import { checkLagSpec, type LagSpec } from '../emulators/resourceGraph/lag.js';
+
+function lagSpec(flag: string) {
+  return (raw: string): LagSpec => {
+    try {
+      return checkLagSpec(/^\s*[{]/.test(raw) ? JSON.parse(raw) : Number(raw), flag);
+    } catch (error) {
+      throw new InvalidArgumentError(`${flag} expects ms or a lag distribution as JSON (test/emulators/README.md): ${(error as Error).message}`);
+    }
+  };
+}
 import { evaluateTargets, targetsMarkdown, toMarkdown, writeReport } from './report.js';
 
 function number(flag: string, { min = 0, integer = false, max = Number.POSITIVE_INFINITY } = {}) {
@@ -65,6 +76,12 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(new Option('--cpu-prof <dir>', 'write a V8 CPU profile of each app child process into <dir>'))
     .addOption(new Option('--s4-transport <queue>', 'S4 queue: an in-memory queue with the host semantics, or Azurite with the host stand-in').choices(['memory', 'azurite']).default(d.s4Transport))
     .option('--s4-azurite-share <fraction>', 'with --s4-transport memory, also run this share of the burst through Azurite (row S4-azurite; 0 skips)', number('--s4-azurite-share', { max: 1 }), d.s4AzuriteShare)
+    .option('--s6-changes <n>', 'S6 changes at scale 1', number('--s6-changes', { min: 1, integer: true }), d.s6.changes)
+    .option('--s6-rate <n>', 'S6 sparse changes per second', number('--s6-rate', { min: 0.01 }), d.s6.sparseRatePerSecond)
+    .option('--s6-lag <spec>', 'S6 Resource Graph lag: ms, or a distribution as JSON (default: 95 % 0–30 s, 4 % 30 s–2 min, 1 % 2–5 min)', lagSpec('--s6-lag'), d.s6.lag)
+    .option('--s6-delivery <spec>', 'S6 Event Grid delivery delay: ms, or a distribution as JSON', lagSpec('--s6-delivery'), d.s6.delivery)
+    .option('--s6-notifications', 'S6: also deliver Azure Resource Notifications events (emitted once Resource Graph has the change)', false)
+    .option('--s6-settle-time <duration>', 'EVENT_SETTLE_TIME for S6 (virtual time)', d.s6.settleTime)
     .addOption(new Option('--app <runtime>', 'run the application compiled (dist) or from source (tsx)').choices(['dist', 'source']).default('dist'))
     .option('--verbose', "show the app's logs", false)
     .exitOverride();
@@ -121,6 +138,15 @@ export async function main(argv: string[]): Promise<number> {
     appRuntime: o.app as 'dist' | 'source',
     s4Transport: o.s4Transport as 'azurite' | 'memory',
     s4AzuriteShare: o.s4AzuriteShare as number,
+    s6: {
+      ...d.s6,
+      changes: o.s6Changes as number,
+      sparseRatePerSecond: o.s6Rate as number,
+      lag: o.s6Lag as LagSpec,
+      delivery: o.s6Delivery as LagSpec,
+      settleTime: o.s6SettleTime as string,
+      notifications: o.s6Notifications as boolean,
+    },
     progress: (line) => process.stderr.write(`[bench] ${line}\n`),
   };
 

@@ -161,3 +161,34 @@ export class ManualClock {
     this.t += ms;
   }
 }
+
+/** Timers of the in-worker re-check schedule that fire only when told, on the ManualClock. */
+export class ManualTimers {
+  private readonly entries = new Map<number, { at: number; callback: () => void }>();
+  private next = 1;
+  constructor(private readonly clock: ManualClock) {}
+  setTimeout(callback: () => void, ms: number): unknown {
+    const id = this.next++;
+    this.entries.set(id, { at: this.clock.now() + ms, callback });
+    return id;
+  }
+  clearTimeout(handle: unknown): void {
+    this.entries.delete(handle as number);
+  }
+  /** When the earliest timer is due (undefined: none). */
+  nextAt(): number | undefined {
+    const ats = [...this.entries.values()].map((e) => e.at);
+    return ats.length > 0 ? Math.min(...ats) : undefined;
+  }
+  /** Fires every timer due by the clock. */
+  fireDue(): number {
+    let fired = 0;
+    for (const [id, e] of [...this.entries]) {
+      if (e.at > this.clock.now()) continue;
+      this.entries.delete(id);
+      e.callback();
+      fired++;
+    }
+    return fired;
+  }
+}

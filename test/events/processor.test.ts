@@ -8,7 +8,7 @@ import { toPortIdentifier } from '../../shared/azure/resourceId.js';
 import { PermanentError, RetryableError } from '../../shared/errors.js';
 import { createLogger, memorySink } from '../../shared/log.js';
 import { DEFAULT_BLUEPRINT_IDS as BP } from '../../shared/port/blueprints.js';
-import { CapturingPoison, CapturingScheduler, FakePort, FakeResourceGraph, ManualClock } from './fakes.js';
+import { CapturingPoison, CapturingScheduler, FakePort, FakeResourceGraph, ManualClock, ManualTimers } from './fakes.js';
 import { deleteEvent, sampleEvent, writeEvent } from './samples.js';
 
 const SUB = '0b1f6471-1bf0-4dda-aec3-cb9272f09590';
@@ -22,9 +22,10 @@ function setup(options: { subscriptionIds?: string[] } = {}) {
   const recheck = new CapturingScheduler();
   const poison = new CapturingPoison();
   const clock = new ManualClock();
+  const timers = new ManualTimers(clock);
   const sink = memorySink();
   const processor = new EventProcessor(
-    { port, resourceGraph: arg, blueprints: BP, recheck, poison, logger: createLogger(sink, 'debug'), clock },
+    { port, resourceGraph: arg, blueprints: BP, recheck, poison, logger: createLogger(sink, 'debug'), clock, timers },
     {
       flushWindowMs: 5,
       settleTimeMs: SETTLE,
@@ -34,7 +35,7 @@ function setup(options: { subscriptionIds?: string[] } = {}) {
     },
   );
   const row = (id: string, tags: Record<string, string> = {}) => ({ id, name: id.split('/').pop()!, tags });
-  return { arg, port, recheck, poison, clock, sink, processor, row, now: () => new Date(clock.now()) };
+  return { arg, port, recheck, poison, clock, timers, sink, processor, row, now: () => new Date(clock.now()) };
 }
 
 describe('EventProcessor: writes', () => {
@@ -79,15 +80,29 @@ describe('EventProcessor: writes', () => {
     expect(t.recheck.scheduled).toHaveLength(2);
   });
 
-  it('re-checks a write Resource Graph does not show yet, then applies it when it appears', async () => {
+  it('re-checks a write Resource Graph does not show yet in the worker a second later, with one durable message at the settle deadline', async () => {
     const t = setup();
     const eventTime = t.now();
-    expect(await t.processor.handle(writeEvent({ resourceId: ACCT, eventTime }))).toMatchObject({ status: 'recheckScheduled', delayMs: SETTLE / 6 });
-    const [first] = t.recheck.take();
-    expect(first!.message).toMatchObject({ hint: 'write', attempt: 1, firstSeenAt: eventTime.toISOString() });
-    t.clock.advance(first!.delayMs);
+    expect(await t.processor.handle(writeEvent({ resourceId: ACCT, eventTime }))).toMatchObject({ status: 'recheckScheduled', delayMs: 1_000 });
+    const [durable] = t.recheck.take();
+    expect(durable).toMatchObject({ delayMs: SETTLE, message: { hint: 'write', attempt: 1, firstSeenAt: eventTime.toISOString() } });
+    // Not visible at the first look either: the next look is a little later, still in the worker, no new message.
+    t.clock.advance(1_000);
+    expect(t.timers.fireDue()).toBe(1);
+    await t.processor.drain();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(t.recheck.scheduled).toEqual([]);
+    expect(t.timers.nextAt()).toBe(t.clock.now() + 1_500);
     t.arg.put(t.row(ACCT));
-    expect(await t.processor.handle(first!.message)).toMatchObject({ status: 'upserted' });
+    t.clock.advance(1_500);
+    t.timers.fireDue();
+    await t.processor.drain();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(t.port.entities(BP.resource).has(toPortIdentifier(ACCT))).toBe(true);
+    // The look found it: nothing more is scheduled in the worker; the durable message still gives the final verdict.
+    expect(t.timers.nextAt()).toBeUndefined();
+    t.clock.advance(SETTLE);
+    expect(await t.processor.handle(durable!.message)).toMatchObject({ status: 'unchanged' });
   });
 
   it('gives up on a write still invisible after the settle time, with a counter and a warning, and deletes nothing', async () => {
@@ -95,20 +110,12 @@ describe('EventProcessor: writes', () => {
     const stale = { identifier: toPortIdentifier(ACCT), properties: { tags: { from: 'earlier' } }, relations: {} };
     t.port.entities(BP.resource).set(toPortIdentifier(ACCT), stale);
     await t.processor.handle(writeEvent({ resourceId: ACCT, eventTime: t.now() }));
-    let next = t.recheck.take()[0]!;
-    const delays: number[] = [];
-    for (let i = 0; i < 10 && next; i++) {
-      delays.push(next.delayMs);
-      t.clock.advance(next.delayMs);
-      const outcome = await t.processor.handle(next.message);
-      if (outcome.status !== 'recheckScheduled') {
-        // A write hint never deletes: what Resource Graph does not show is left to reconciliation.
-        expect(outcome).toEqual({ status: 'notVisibleAfterSettle' });
-        break;
-      }
-      next = t.recheck.take()[0]!;
-    }
-    expect(delays).toEqual([15_000, 30_000, 45_000]);
+    const [durable] = t.recheck.take();
+    expect(durable!.delayMs).toBe(SETTLE);
+    t.clock.advance(durable!.delayMs);
+    // A write hint never deletes: what Resource Graph does not show is left to reconciliation.
+    expect(await t.processor.handle(durable!.message)).toEqual({ status: 'notVisibleAfterSettle' });
+    expect(t.recheck.scheduled).toEqual([]);
     expect(t.processor.counters.get('notVisibleAfterSettle')).toBe(1);
     expect(t.sink.records.some((r) => r.level === 'warn' && /not visible in Resource Graph after the settle time/.test(r.message))).toBe(true);
     expect(t.port.entities(BP.resource).get(toPortIdentifier(ACCT))).toEqual(stale);

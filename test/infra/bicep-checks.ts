@@ -548,6 +548,9 @@ export function checkRoleAssignments(files: BicepFile[], builtInRoles: readonly 
 }
 
 const EXPECTED_EVENT_TYPES = ['Microsoft.Resources.ResourceDeleteSuccess', 'Microsoft.Resources.ResourceWriteSuccess'];
+/** The opt-in Azure Resource Notifications subscription (issue #14): its own two types, on its own topic type. */
+const NOTIFICATION_EVENT_TYPES = ['Microsoft.ResourceNotifications.Resources.CreatedOrUpdated', 'Microsoft.ResourceNotifications.Resources.Deleted'];
+const TOPIC_TYPES = ['Microsoft.Resources.Subscriptions', 'Microsoft.ResourceNotifications.Resources'];
 
 export function checkEventSubscriptions(files: BicepFile[]): string[] {
   const problems: string[] = [];
@@ -559,8 +562,8 @@ export function checkEventSubscriptions(files: BicepFile[]): string[] {
       const at = `${where(file, r.node)}: event subscription ${r.symbol}`;
       const properties = objectGet(r.body, 'properties');
       const types = (arrayItems(objectGet(properties, 'filter.includedEventTypes')) ?? []).map((n) => literalString(n) ?? n.text).sort();
-      if (JSON.stringify(types) !== JSON.stringify(EXPECTED_EVENT_TYPES)) {
-        problems.push(`${at} includedEventTypes must be exactly ${EXPECTED_EVENT_TYPES.join(', ')}, got ${types.join(', ') || 'none'}`);
+      if (JSON.stringify(types) !== JSON.stringify(EXPECTED_EVENT_TYPES) && JSON.stringify(types) !== JSON.stringify(NOTIFICATION_EVENT_TYPES)) {
+        problems.push(`${at} includedEventTypes must be exactly ${EXPECTED_EVENT_TYPES.join(', ')} (or ${NOTIFICATION_EVENT_TYPES.join(', ')}), got ${types.join(', ') || 'none'}`);
       }
       const filters = arrayItems(objectGet(properties, 'filter.advancedFilters')) ?? [];
       let values = 0;
@@ -588,7 +591,7 @@ export function checkEventSubscriptions(files: BicepFile[]): string[] {
       if (r.existing || r.type !== 'Microsoft.EventGrid/systemTopics') continue;
       const at = `${where(file, r.node)}: system topic ${r.symbol}`;
       if (literalString(objectGet(r.body, 'location')) !== 'global') problems.push(`${at} location must be 'global'`);
-      if (literalString(objectGet(r.body, 'properties.topicType')) !== 'Microsoft.Resources.Subscriptions') problems.push(`${at} topicType must be Microsoft.Resources.Subscriptions`);
+      if (!TOPIC_TYPES.includes(literalString(objectGet(r.body, 'properties.topicType')) ?? '')) problems.push(`${at} topicType must be ${TOPIC_TYPES.join(' or ')}`);
       if (literalString(objectGet(r.body, 'identity.type')) !== 'SystemAssigned') problems.push(`${at} needs a system-assigned identity to deliver`);
     }
   }

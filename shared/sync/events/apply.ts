@@ -27,7 +27,12 @@ import { parseQueueMessage, type ResourceEvent } from './message.js';
 import { isLastAttempt } from './lastAttempt.js';
 import type { PoisonQueue } from './poison.js';
 import { FollowUps } from './followUps.js';
+import { BoundedMap } from './boundedMap.js';
 import type { RecheckScheduler } from './recheck.js';
+import type { ArmReader } from '../../azure/armReader.js';
+import { FreshObserver } from './freshObserve.js';
+import { KnownStates } from './knownStates.js';
+import { RecheckWatch, systemTimers, type Timers } from './watch.js';
 
 export type { KeyOutcome } from './applyBatch.js';
 
@@ -59,6 +64,10 @@ export interface EventProcessorDeps {
   logger: Logger;
   counters?: EventCounters;
   clock?: Clock;
+  /** Direct ARM reads for sparse write events (absent: Resource Graph only). */
+  arm?: ArmReader;
+  /** Timers of the in-worker re-check schedule (the bench's virtual clock passes its own). */
+  timers?: Timers;
 }
 
 export interface MessageMeta {
@@ -85,20 +94,6 @@ export type MessageOutcome =
 /** How long this worker remembers an applied event id, and how many. */
 const MEMORY_ENTRIES = 50_000;
 const EVENT_MEMORY_MS = 60 * 60_000;
-
-/** A bounded insertion-ordered map: the oldest entries go first. */
-class BoundedMap<K, V> {
-  private readonly map = new Map<K, V>();
-  constructor(private readonly max: number) {}
-  get(key: K): V | undefined {
-    return this.map.get(key);
-  }
-  set(key: K, value: V): void {
-    this.map.delete(key);
-    this.map.set(key, value);
-    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as K);
-  }
-}
 
 function newer(a: WorkItem, b: WorkItem): WorkItem {
   // The latest event decides the hint; ties keep the delete, which Resource Graph then confirms or overrides.
@@ -127,6 +122,9 @@ export class EventProcessor {
   /** Event ids applied by this worker → when that was (ms). */
   private readonly appliedEvents = new BoundedMap<string, number>(MEMORY_ENTRIES);
   private readonly mapping: EntityMapping;
+  private readonly known: KnownStates;
+  private readonly observer: FreshObserver;
+  readonly watch: RecheckWatch;
 
   constructor(
     private readonly deps: EventProcessorDeps,
@@ -136,7 +134,18 @@ export class EventProcessor {
     this.counters = deps.counters ?? new EventCounters();
     this.clock = deps.clock ?? systemClock;
     this.mapping = deps.mapping ?? createDefaultMapping(deps.blueprints, options);
-    this.followUps = new FollowUps(deps.recheck, options.settleTimeMs, this.counters, deps.logger);
+    this.known = new KnownStates(Math.max(4 * options.settleTimeMs, 10 * 60_000));
+    this.watch = new RecheckWatch(
+      async (items) => void (await Promise.allSettled([...items].map(([key, item]) => this.batcher.submit(key, item)))),
+      () => this.clock.now(),
+      deps.timers ?? systemTimers,
+      this.counters,
+      deps.logger,
+    );
+    this.followUps = new FollowUps(deps.recheck, options.settleTimeMs, this.counters, deps.logger, this.watch);
+    this.observer = new FreshObserver(deps.resourceGraph, deps.arm, this.known, this.mapping, this.counters, (item, now) =>
+      this.followUps.settled(item, now),
+    );
     this.batcher = new MicroBatcher<string, WorkItem, KeyOutcome>({
       flushWindowMs: options.flushWindowMs,
       maxKeys: Math.min(1000, options.maxBatchIds ?? 1000),
@@ -201,8 +210,10 @@ export class EventProcessor {
         case 'sync':
           break;
       }
-      // A future event time (clock skew) would postpone settling; nothing can have happened after now.
-      const eventAt = Math.min(event.eventTime.getTime(), this.clock.now());
+      // A future event time (clock skew) would postpone settling; nothing can have happened after now. A
+      // notification says when the resource changed: that orders it against every other event for the id.
+      const eventAt = Math.min((event.notification?.resourceEventTime ?? event.eventTime).getTime(), this.clock.now());
+      this.noteEvent(classification.target.id, eventAt, event);
       item = {
         target: classification.target,
         hint: classification.hint,
@@ -244,6 +255,13 @@ export class EventProcessor {
     await this.batcher.drain();
   }
 
+  /** What the event tells about the id's state, for stale-read detection (knownStates.ts). */
+  private noteEvent(id: string, eventAt: number, event: ResourceEvent): void {
+    if (event.notification) this.counters.increment('notificationReceived');
+    if (!this.known.noteEvent(id, eventAt)) this.counters.increment('lateEvent');
+    else if (event.notification?.fields) this.known.noteNotification(id, event.notification.fields, eventAt);
+  }
+
   private eventFields(event: ResourceEvent): Record<string, unknown> {
     return {
       eventId: event.id,
@@ -275,6 +293,7 @@ export class EventProcessor {
         logger: this.deps.logger,
         counters: this.counters,
         now: () => this.clock.now(),
+        observer: this.observer,
       },
       this.followUps,
       batch,

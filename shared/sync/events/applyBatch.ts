@@ -15,8 +15,10 @@ import type { ResourceGraphApi } from '../../azure/types.js';
 import { converge, type ConvergeRequest, type TargetResult } from '../converge/converge.js';
 import type { EntityMapping } from '../converge/mapping.js';
 import { PortCatalogWriter } from '../converge/portWriter.js';
+import { provisioningInFlight } from '../../azure/armNormalize.js';
 import type { SyncTarget } from './classify.js';
 import type { EventCounters } from './counters.js';
+import type { FreshObserver } from './freshObserve.js';
 
 export interface WorkItem {
   target: SyncTarget;
@@ -50,8 +52,10 @@ export type KeyOutcome =
 
 /** What the batch needs to ask of the processor's scheduling of later reads. */
 export interface RecheckPolicy {
-  /** Schedules a re-check of an item not settled yet; resolves to its outcome. */
-  recheck(key: string, item: WorkItem, reason: string, now: number): Promise<KeyOutcome | Error>;
+  /** Schedules a re-check of an item not settled yet (lag, or an unproven scope); resolves to its outcome. */
+  recheck(key: string, item: WorkItem, reason: string, now: number, kind?: 'lag' | 'unproven'): Promise<KeyOutcome | Error>;
+  /** A present row that may be stale: look again soon (in-worker; the confirm stays the durable look). */
+  watch(key: string, item: WorkItem, now: number): void;
   /** Schedules the confirming re-read of an item applied before its settle time; an Error when that failed. */
   confirm(key: string, item: WorkItem, now: number): Promise<Error | undefined>;
   settled(item: WorkItem, now: number): boolean;
@@ -64,6 +68,8 @@ export interface BatchDeps {
   logger: Logger;
   counters: EventCounters;
   now: () => number;
+  /** ARM reads and stale-read detection in front of Resource Graph (freshObserve.ts); plain Resource Graph without. */
+  observer?: FreshObserver;
 }
 
 function request(key: string, item: WorkItem, settled: boolean): ConvergeRequest {
@@ -97,15 +103,16 @@ export async function applyBatch(deps: BatchDeps, policy: RecheckPolicy, batch: 
   const writer = new PortCatalogWriter(deps.port, logger, { fieldsOf: fieldsLookup(deps.mapping) });
 
   counters.increment('argLookups');
+  const observed = deps.observer?.forBatch(batch, started);
   const result = await converge(
-    { graph: deps.resourceGraph, port: deps.port, mapping: deps.mapping, writer, scope: { subscriptionIds } },
+    { graph: observed?.graph ?? deps.resourceGraph, port: deps.port, mapping: deps.mapping, writer, scope: { subscriptionIds } },
     [...batch].map(([key, item]) => request(key, item, settledAtStart.get(key)!)),
   );
   const now = deps.now();
   const upsertOf = new Map(result.plan.upserts.map((u) => [u.target, u]));
   const followUps: Promise<void>[] = [];
-  const later = (key: string, item: WorkItem, reason: string) =>
-    followUps.push(policy.recheck(key, item, reason, now).then((o) => void outcomes.set(key, o)));
+  const later = (key: string, item: WorkItem, reason: string, kind: 'lag' | 'unproven' = 'lag') =>
+    followUps.push(policy.recheck(key, item, reason, now, kind).then((o) => void outcomes.set(key, o)));
 
   for (const [key, item] of batch) {
     const settled = settledAtStart.get(key)!;
@@ -147,7 +154,15 @@ export async function applyBatch(deps: BatchDeps, policy: RecheckPolicy, batch: 
           outcomes.set(key, { status: 'unchanged', blueprint: mapped?.blueprint ?? '', identifier: mapped?.identifier ?? key });
         }
         if (!settled) {
-          followUps.push(policy.confirm(key, item, now).then((error) => void (error && outcomes.set(key, error))));
+          const source = observed?.sourceOf(key);
+          const inFlight = provisioningInFlight(observed?.rowOf(key));
+          // Read from ARM after the event: the state is the current one, no confirm needed (a later change has its
+          // own event). From Resource Graph: confirmed at the settle deadline, and looked at again soon when the read
+          // may be stale (an update that changed nothing yet, an operation still running).
+          if (source === 'arm' || source === 'known') counters.increment('armFresh');
+          else followUps.push(policy.confirm(key, item, now).then((error) => void (error && outcomes.set(key, error))));
+          const suspect = inFlight || (source === 'graph' && item.hint === 'write' && !item.refresh && v.writes === 0);
+          if (suspect) policy.watch(key, item, now);
         }
         break;
       }
@@ -180,7 +195,7 @@ export async function applyBatch(deps: BatchDeps, policy: RecheckPolicy, batch: 
         break;
       case 'unknown':
         if (v.cause === 'notTracked') outcomes.set(key, { status: 'notTracked' });
-        else if (!settled) later(key, item, `could not be proven either way: ${v.reason}`);
+        else if (!settled) later(key, item, `could not be proven either way: ${v.reason}`, 'unproven');
         else {
           counters.increment('unproven');
           logger.warn('Resource Graph could not prove the state of an id after the settle time; nothing was deleted, reconciliation will look again', {

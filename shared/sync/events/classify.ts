@@ -91,7 +91,9 @@ export function classifyEvent(event: ResourceEvent, options: ClassifyOptions): C
   if (event.eventType.startsWith('Microsoft.Resources.ResourceAction')) {
     return { action: 'ignore', counter: 'ignoredAction', reason: `${event.eventType} changes no catalog state` };
   }
-  if (event.eventType !== 'Microsoft.Resources.ResourceWriteSuccess' && event.eventType !== 'Microsoft.Resources.ResourceDeleteSuccess') {
+  const writes = event.eventType === 'Microsoft.Resources.ResourceWriteSuccess' || event.eventType === 'Microsoft.ResourceNotifications.Resources.CreatedOrUpdated';
+  const deletes = event.eventType === 'Microsoft.Resources.ResourceDeleteSuccess' || event.eventType === 'Microsoft.ResourceNotifications.Resources.Deleted';
+  if (!writes && !deletes) {
     return { action: 'ignore', counter: 'ignoredFailureOrCancel', reason: `${event.eventType} changes no catalog state` };
   }
   // Any id Azure can produce is accepted (quotes, pipes, spaces, any script): queries take it as one escaped literal
@@ -107,7 +109,7 @@ export function classifyEvent(event: ResourceEvent, options: ClassifyOptions): C
     return { action: 'drop', reason: `subscription ${subscriptionId} is not in AZURE_SUBSCRIPTION_IDS` };
   }
 
-  const hint = event.eventType === 'Microsoft.Resources.ResourceWriteSuccess' ? 'write' : 'delete';
+  const hint = writes ? 'write' : 'delete';
   const allowed = (target: SyncTarget): boolean => {
     if (target.kind !== 'resource' || !target.type) return true;
     if (options.includeResourceTypes.length > 0 && !options.includeResourceTypes.includes(target.type)) return false;

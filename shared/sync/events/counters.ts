@@ -29,7 +29,20 @@ export type EventCounterName =
   | 'retryableFailure'
   | 'argLookups'
   | 'portUpsertCalls'
-  | 'portDeleteCalls';
+  | 'portDeleteCalls'
+  // Freshness (issue #14): in-worker re-checks, ARM direct reads, stale reads, Resource Notifications.
+  | 'watchScheduled'
+  | 'watchTicks'
+  | 'backstopScheduled'
+  | 'backstopCoalesced'
+  | 'armReads'
+  | 'armFresh'
+  | 'armNotFoundWhileListed'
+  | 'staleReadReplaced'
+  | 'suspectRead'
+  | 'notificationReceived'
+  | 'notificationOverlaid'
+  | 'lateEvent';
 
 export class EventCounters {
   private readonly values = new Map<EventCounterName, number>();

@@ -32,10 +32,17 @@ import {
 import { decodeBody, MAX_MESSAGE_BYTES, sizeOf } from './decode.js';
 import { POISON_MARKER } from './poison.js';
 import { parseRecheckMessage, RECHECK_MARKER, type RecheckMessage } from './recheck.js';
+import { isNotificationType, parseNotificationData, type NotificationInfo } from './notification.js';
 
 export { MAX_MESSAGE_BYTES } from './decode.js';
 
-export const APPLIED_EVENT_TYPES = ['Microsoft.Resources.ResourceWriteSuccess', 'Microsoft.Resources.ResourceDeleteSuccess'] as const;
+export const APPLIED_EVENT_TYPES = [
+  'Microsoft.Resources.ResourceWriteSuccess',
+  'Microsoft.Resources.ResourceDeleteSuccess',
+  // Azure Resource Notifications (preview), the opt-in second source: they carry the resource itself (notification.ts).
+  'Microsoft.ResourceNotifications.Resources.CreatedOrUpdated',
+  'Microsoft.ResourceNotifications.Resources.Deleted',
+] as const;
 
 /** Delivered when the event subscription's filter is wider than needed: no state change, so acknowledged only. */
 export const ACKNOWLEDGED_EVENT_TYPES = [
@@ -64,6 +71,8 @@ export interface ResourceEvent {
   resourceUri: string;
   operationName?: string;
   correlationId?: string;
+  /** Resource Notifications only: the payload's fields and its resourceEventTime. */
+  notification?: NotificationInfo;
 }
 
 export type ParsedMessage =
@@ -159,6 +168,15 @@ async function toEvent(schema: ResourceEvent['schema'], record: Record<string, u
   if (isValidation) return { kind: 'malformed', reason: VALIDATION_REASON };
   const type = knownType(deserialized);
   if (!type) return { kind: 'malformed', reason: `unknown event type "${eventType.slice(0, 200)}"` };
+  const eventTimeOf = () => (deserialized.schema === 'EventGridSchema' ? deserialized.event.eventTime : deserialized.event.time!);
+  if (isNotificationType(type)) {
+    const notification = parseNotificationData(event.data, type);
+    if ('reason' in notification) return { kind: 'malformed', reason: notification.reason };
+    return {
+      kind: 'event',
+      event: { id: event.id, schema, eventType: type, eventTime: eventTimeOf(), resourceUri: notification.resourceId, notification: notification.info },
+    };
+  }
   const parsedData = dataSchema.safeParse(event.data);
   if (!parsedData.success) return { kind: 'malformed', reason: firstIssue(parsedData.error) };
   const eventTime = deserialized.schema === 'EventGridSchema' ? deserialized.event.eventTime : deserialized.event.time!;

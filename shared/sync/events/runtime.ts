@@ -10,6 +10,8 @@ import { createQueueServiceClient } from '../../azure/storageQueue.js';
 import { EventProcessor, type Clock } from './apply.js';
 import { QueuePoisonMover } from './poison.js';
 import { QueueRecheckScheduler, type QueueSender } from './recheck.js';
+import type { TokenCredential } from '@azure/core-auth';
+import type { Timers } from './watch.js';
 
 export interface EventQueues {
   /** The events queue (re-checks are sent back to it). */
@@ -48,15 +50,33 @@ export interface EventRuntimeOverrides {
   port?: PortApi;
   /** Replaces the settings-built queue clients (the bench's in-memory host). */
   queues?: EventQueues;
+  /** Replaces the credential of the ARM direct reads (the emulator's static token). */
+  armCredential?: TokenCredential;
+  timers?: Timers;
 }
 
 /** The production EventProcessor: Port client, Resource Graph reader, mapping and queues from settings. */
 export async function createEventProcessor(settings: Settings, logger: Logger, overrides: EventRuntimeOverrides = {}): Promise<EventProcessor> {
-  const [{ createPortClient }, { createResourceGraphReader }, queues] = await Promise.all([
+  const [{ createPortClient }, { createResourceGraphReader }, { ArmReader }, { ArmReadBudget }, { createAzureCredential }, queues] = await Promise.all([
     import('../../port/client.js'),
     import('../../azure/resourceGraph.js'),
+    import('../../azure/armReader.js'),
+    import('../../azure/armBudget.js'),
+    import('../../azure/credential.js'),
     overrides.queues ?? createEventQueues(settings.events),
   ]);
+  const clock = overrides.clock;
+  // A caller that replaces the Resource Graph reader (an emulator) reads ARM only when it also hands the credential.
+  const armWanted = settings.events.armReadsPerSecond > 0 && (overrides.resourceGraph === undefined || overrides.armCredential !== undefined);
+  const arm =
+    armWanted
+      ? new ArmReader({
+          endpoint: settings.azure.armEndpoint,
+          credential: overrides.armCredential ?? createAzureCredential(settings.azure),
+          budget: new ArmReadBudget({ readsPerSecond: settings.events.armReadsPerSecond, ...(clock ? { now: () => clock.now() } : {}) }),
+          logger,
+        })
+      : undefined;
   return new EventProcessor(
     {
       port: overrides.port ?? createPortClient(settings.port, logger),
@@ -66,6 +86,8 @@ export async function createEventProcessor(settings: Settings, logger: Logger, o
       poison: new QueuePoisonMover(queues.poison),
       logger,
       ...(overrides.clock ? { clock: overrides.clock } : {}),
+      ...(arm ? { arm } : {}),
+      ...(overrides.timers ? { timers: overrides.timers } : {}),
     },
     {
       flushWindowMs: settings.events.flushWindowMs,

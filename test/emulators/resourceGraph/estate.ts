@@ -72,6 +72,8 @@ export class Estate {
     resourcecontainerchanges: [],
   };
   readonly lag = new LagModel();
+  /** Every resource type ever written (lower case), for ARM's providers API (arm.ts). */
+  private readonly types = new Set<string>();
 
   constructor(private readonly clock: Clock) {}
 
@@ -86,7 +88,9 @@ export class Estate {
     }
     for (const row of snapshot.resources ?? []) {
       const id = requireId(row, 'resource');
-      this.resources.write(key(id), toStored(row, (row.type ?? typeFromId(id)).toLowerCase()), -Infinity, bulk);
+      const type = (row.type ?? typeFromId(id)).toLowerCase();
+      this.types.add(type);
+      this.resources.write(key(id), toStored(row, type), -Infinity, bulk);
     }
   }
 
@@ -195,6 +199,7 @@ export class Estate {
     const at = this.clock.now();
     const k = key(String(stored.id));
     const target = table === 'resource' ? this.resources : this.containers;
+    if (table === 'resource') this.types.add(String(stored.type));
     const previous = target.current(k);
     target.write(k, stored, at, this.stamp(table));
     this.recordChange(table, stored, previous, at, previous ? 'Update' : 'Create', operation);
@@ -245,6 +250,16 @@ export class Estate {
       const row = source.visible(k, now, fallback);
       if (row) yield row;
     }
+  }
+
+  resourceTypes(): string[] {
+    return [...this.types];
+  }
+
+  /** The current raw row of an id (no lag): what ARM itself shows (arm.ts). */
+  currentRow(id: string): Row | null {
+    const k = key(id);
+    return this.resources.current(k) ?? this.containers.current(k);
   }
 
   /** The true current state (no lag), as the app's queries would project it. */

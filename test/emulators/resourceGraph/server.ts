@@ -16,6 +16,7 @@ import { KqlUnsupportedError, applyRowOperator, evaluate, isRowOperator, parseKq
 import type { Lag } from './lag.js';
 import { Paging, decodeToken, encodeToken, servePage, type PageToken, type PagingOptions } from './paging.js';
 import { AccessDenied, Permissions, type RowFilter } from './permissions.js';
+import { ArmRoutes } from './arm.js';
 
 export const API_VERSION = '2024-04-01';
 const RESOURCES_PATH = '/providers/microsoft.resourcegraph/resources';
@@ -129,6 +130,8 @@ export interface ResourceGraphEmulator {
   /** True current state (no lag), as the app's queries project it. */
   estate(): EstateSnapshot;
   rows(): ArgRow[];
+  /** ARM's read API on the same host (arm.ts): throttling, failures, read counts. */
+  arm: ArmRoutes;
 }
 
 class EmulatorClock {
@@ -516,9 +519,21 @@ export async function startResourceGraphEmulator(options: ResourceGraphEmulatorO
     }
   }
 
+  const arm = new ArmRoutes({ currentRow: (id) => estate.currentRow(id), resourceTypes: () => estate.resourceTypes() }, send);
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    if (url.pathname.startsWith('/_emulator/')) {
+    if (url.pathname === '/_emulator/arm') {
+      void readBody(req).then((text) => {
+        try {
+          if (req.method === 'POST') arm.setThrottle(text ? (JSON.parse(text) as Record<string, number>) : {});
+          send(res, 200, arm.describe());
+        } catch (error) {
+          send(res, 400, errorBody('BadRequest', error instanceof Error ? error.message : String(error)));
+        }
+      });
+    } else if (arm.matches(req.method, url)) {
+      arm.handle(req, res, url);
+    } else if (url.pathname.startsWith('/_emulator/')) {
       void serveControl(req, res, url);
     } else if (req.method === 'POST' && url.pathname.toLowerCase() === RESOURCES_PATH) {
       void handleQuery(req, res, url);
@@ -575,6 +590,7 @@ export async function startResourceGraphEmulator(options: ResourceGraphEmulatorO
       const s = estate.snapshot();
       return [...s.subscriptions, ...s.resourceGroups, ...s.resources];
     },
+    arm,
   };
   const control: ControlTarget = {
     ...api,

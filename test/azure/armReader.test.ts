@@ -1,0 +1,158 @@
+/**
+ * ARM direct reads: the payload ARM returns must map to exactly the entity the Resource Graph row gives (or a later
+ * full sync would rewrite it), proven on the whole estate fixture over real HTTP against the emulator's ARM routes
+ * and on Microsoft's examples; and the read budget: ARM's headers, 429s and the worker-wide rate.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ArmReadBudget } from '../../shared/azure/armBudget.js';
+import { armPayloadToRow, notificationFields, overlayNotification } from '../../shared/azure/armNormalize.js';
+import { ArmReader, pickApiVersion } from '../../shared/azure/armReader.js';
+import type { ArgRow } from '../../shared/azure/types.js';
+import { createLogger, memorySink } from '../../shared/log.js';
+import { mapRow } from '../../shared/mapping/index.js';
+import { DEFAULT_BLUEPRINT_IDS as ids } from '../../shared/port/blueprints.js';
+import { armPayload } from '../emulators/resourceGraph/arm.js';
+import { startResourceGraphEmulator, type ResourceGraphEmulator } from '../emulators/resourceGraph/server.js';
+import { generateEstate } from '../fixtures/estate.js';
+import { EVENTGRID_SPECS, RESOURCEGRAPH_STABLE } from '../support/reference.js';
+
+const logger = createLogger(memorySink(), "error");
+const entity = (row: ArgRow) => JSON.stringify(mapRow(row, ids));
+const reader = (arg: ResourceGraphEmulator, readsPerSecond = 10_000) =>
+  new ArmReader({ endpoint: arg.url, credential: arg.credential, budget: new ArmReadBudget({ readsPerSecond }), logger });
+
+describe('ARM payloads map to the entity of the Resource Graph row', () => {
+  let arg: ResourceGraphEmulator;
+  beforeAll(async () => {
+    arg = await startResourceGraphEmulator({ estate: generateEstate({ subscriptions: 3, resourceGroups: 12, resources: 400, seed: 14 }) });
+  });
+  afterAll(() => arg.close());
+
+  it('for every resource and resource group of the estate fixture, read over HTTP from the ARM routes', async () => {
+    const arm = reader(arg);
+    const snapshot = arg.estate();
+    let compared = 0;
+    for (const row of [...snapshot.resourceGroups, ...snapshot.resources]) {
+      const read = await arm.read(row.id);
+      expect(read.status, `${row.id} ${JSON.stringify(read)}`).toBe('found');
+      if (read.status !== 'found') continue;
+      expect(entity(read.row), row.id).toBe(entity(row));
+      compared++;
+    }
+    expect(compared).toBe(412);
+    // App Service answers a display-name location, which must not leak into the entity.
+    const site = snapshot.resources.find((r) => r.type === 'microsoft.web/sites')!;
+    expect(armPayload({ ...site, type: 'microsoft.web/sites', properties: {} }).location).toMatch(/ /);
+  });
+
+  it('a deleted resource is notFound (a fact for the caller, never a proof of absence), a subscription is left to Resource Graph', async () => {
+    const arm = reader(arg);
+    const victim = arg.estate().resources[0]!;
+    arg.deleteResource(victim.id);
+    expect((await arm.read(victim.id)).status).toBe('notFound');
+    expect((await arm.read(`/subscriptions/${victim.subscriptionId}`)).status).toBe('skipped');
+  });
+
+  it('on the Resource Graph examples: ARM shapes (provider-cased type, display-name location) normalise to the example rows', () => {
+    const example = JSON.parse(readFileSync(path.join(RESOURCEGRAPH_STABLE, 'examples/ResourcesBasicQuery.json'), 'utf8')) as {
+      responses: { 200: { body: { data: ArgRow[] } } };
+    };
+    for (const row of example.responses[200].body.data) {
+      const type = row.id.split('/providers/')[1]!.split('/').slice(0, 2).join('/');
+      const location = row.location === 'centralus' ? 'Central US' : row.location;
+      const fromArm = armPayloadToRow({ id: row.id, name: row.name, type, location, tags: row.tags, properties: {} }, null);
+      expect(fromArm).not.toBeInstanceOf(Error);
+      expect(entity(fromArm as ArgRow)).toBe(entity(row));
+    }
+  });
+});
+
+describe('Resource Notifications payloads', () => {
+  const example = (file: string) =>
+    JSON.parse(
+      readFileSync(path.join(EVENTGRID_SPECS, 'Microsoft.ResourceNotifications/stable/2018-01-01/examples/event-grid-schema', file), 'utf8')
+        .replace(/\{subscription-id\}|\{subcription-id\}/g, '00000000-0000-0000-0000-0000000000aa')
+        .replace(/\{rg-name\}/g, 'rg-notify')
+        .replace(/\{storageAccount-name\}/g, 'stnotify'),
+    ) as { data: { resourceInfo: Record<string, unknown> } };
+
+  it("overlaid on Resource Graph's row of the same storage account, the CreatedOrUpdated example gives Resource Graph's entity (1/0 booleans, tags object)", () => {
+    const info = example('Resources_CreatedOrUpdated.json').data.resourceInfo;
+    const id = String(info.id);
+    // The row Resource Graph would hold for it: type lower-cased, provisioningState flattened, and the columns the
+    // notification does not carry (kind, sku, tenantId).
+    const argRow: ArgRow = {
+      id,
+      name: 'StorageAccount-name',
+      type: 'microsoft.storage/storageaccounts',
+      kind: 'StorageV2',
+      location: 'eastus',
+      resourceGroup: 'rg-notify',
+      subscriptionId: '00000000-0000-0000-0000-0000000000aa',
+      tenantId: '00000000-0000-0000-0000-0000000000bb',
+      managedBy: null,
+      sku: { name: 'Standard_LRS', tier: 'Standard' },
+      tags: {},
+      provisioningState: 'Succeeded',
+    };
+    const fields = notificationFields(info);
+    expect(fields).not.toBeInstanceOf(Error);
+    expect(entity(overlayNotification(argRow, fields as ArgRow))).toBe(entity(argRow));
+    // A stale row (old tags, still Updating) is corrected by the payload's fields.
+    const stale = { ...argRow, tags: { old: 'x' }, provisioningState: 'Updating', location: 'westus' };
+    expect(entity(overlayNotification(stale, fields as ArgRow))).toBe(entity(argRow));
+  });
+
+  it('tags sent as a JSON string (early payloads) are the same object', () => {
+    const fields = notificationFields({ id: '/subscriptions/s/resourceGroups/g/providers/A.B/c/d', tags: '{"env":"prod"}', properties: { enabled: 1 } });
+    expect((fields as ArgRow).tags).toEqual({ env: 'prod' });
+  });
+
+  it('the upstream examples with a trailing comma are not JSON (they are refused, never half-read)', () => {
+    const file = path.join(EVENTGRID_SPECS, 'Microsoft.ResourceNotifications/examples/event-grid-schema/Resources_StorageAccount_CreatedOrUpdated.json');
+    expect(() => JSON.parse(readFileSync(file, 'utf8'))).toThrow();
+  });
+});
+
+describe('ARM read budget', () => {
+  let arg: ResourceGraphEmulator;
+  beforeAll(async () => {
+    arg = await startResourceGraphEmulator({ estate: generateEstate({ subscriptions: 1, resourceGroups: 2, resources: 40, seed: 5 }) });
+  });
+  afterAll(() => arg.close());
+
+  it('picks the newest stable api-version', () => {
+    expect(pickApiVersion(['2023-05-01', '2025-01-01-preview', '2024-01-01'])).toBe('2024-01-01');
+    expect(pickApiVersion(['2025-01-01-preview'])).toBe('2025-01-01-preview');
+  });
+
+  it('a 429 closes the subscription for its Retry-After: the reads that follow are skipped, not sent', async () => {
+    const arm = reader(arg);
+    const [a, b] = arg.estate().resources;
+    expect((await arm.read(a!.id)).status).toBe('found');
+    arg.arm.setThrottle({ forceStatus: 429, retryAfterSeconds: 30 });
+    const sent = arg.arm.describe().reads;
+    expect((await arm.read(b!.id)).status).toBe('failed');
+    expect((await arm.read(b!.id)).status).toBe('skipped');
+    expect(arg.arm.describe().reads).toBe(sent + 1);
+    arg.arm.setThrottle({ forceStatus: undefined });
+  });
+
+  it("honours ARM's remaining-reads header and the worker-wide rate", async () => {
+    arg.arm.setThrottle({ bucket: 30, refillPerSecond: 0.001 });
+    const arm = reader(arg);
+    const rows = arg.estate().resources;
+    const outcomes = [];
+    for (const r of rows.slice(0, 20)) outcomes.push((await arm.read(r.id)).status);
+    // 30 reads in ARM's bucket, a reserve of 25 kept for others: only a few direct reads, then Resource Graph.
+    expect(outcomes.filter((s) => s === 'found').length).toBeLessThan(8);
+    expect(outcomes.at(-1)).toBe('skipped');
+    arg.arm.setThrottle({ bucket: 250, refillPerSecond: 25 });
+    const slow = reader(arg, 1);
+    const statuses = [];
+    for (const r of rows.slice(0, 6)) statuses.push((await slow.read(r.id)).status);
+    expect(statuses.filter((s) => s === 'found').length).toBeLessThanOrEqual(2);
+  });
+});
