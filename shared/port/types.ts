@@ -9,6 +9,9 @@ export type RelationValue = string | string[] | null;
 export interface PortEntity {
   identifier: string;
   title?: string;
+  /** Set only by a port-app-config mapping that maps `icon` / `team`. */
+  icon?: string;
+  team?: string | string[];
   properties: Record<string, unknown>;
   relations: Record<string, RelationValue>;
 }

@@ -25,7 +25,7 @@ const ODD_STRINGS = [
   'toString', 'ß', 'SS', 'K', 'é', 'É', '😀', 'line\nbreak', 'end\n', 'tab\t', 'quote"', 'back\\slash', 'ctl\u0001',
   'del\u007f', '1', '0', '10', 'true', 'null', 'westeurope', 'Microsoft.Storage/storageAccounts',
   '/subscriptions/abc/resourceGroups/RG (1)/providers/Microsoft.Web/sites/app', 'a.b', 'abcABC012', '٣', '\u00a0x',
-  'a\rb', 'x'.repeat(40), '\uff5a', '\ue000z', 'é'.repeat(20),
+  'a\rb', 'x'.repeat(40), '\uff5a', '\ue000z', 'é'.repeat(20), ' \u0085 x\ufeff\u2028', '\u3000\t',
 ];
 
 export const oddString: fc.Arbitrary<string> = fc.oneof(
@@ -104,7 +104,7 @@ const regexFlags = fc.constantFrom(null, '', 'i', 'g', 'gi', 'ig');
 const NULLARY = [
   'ascii_downcase', 'ascii_upcase', 'tostring', 'tojson', 'length', 'utf8bytelength', 'keys', 'keys_unsorted', 'to_entries',
   'from_entries', 'type', 'not', 'add', 'any', 'all', 'first', 'last', 'values', 'nulls', 'strings', 'numbers', 'booleans',
-  'arrays', 'objects', 'iterables', 'scalars', 'empty', 'error', '.[]?', '..',
+  'arrays', 'objects', 'iterables', 'scalars', 'trim', 'ltrim', 'rtrim', 'empty', 'error', '.[]?', '..',
 ];
 
 export const expression: fc.Arbitrary<string> = fc.letrec<{ e: string; value: string; cond: string }>((tie) => {

@@ -160,7 +160,23 @@ const TYPE_FILTERS: Record<string, (x: Json) => boolean> = {
   scalars: (x) => x === null || typeof x !== 'object',
 };
 
+/** Unicode White_Space, what jq 1.8's trim removes (not JavaScript's trim: no U+FEFF, but U+0085). */
+const WS = '[\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]+';
+const LEADING_WS = new RegExp(`^${WS}`);
+const TRAILING_WS = new RegExp(`${WS}$`);
+
+function trim(x: Json, leading: boolean, trailing: boolean): Json {
+  if (typeof x !== 'string') throw approx('trim input must be a string');
+  let s = x;
+  if (leading) s = s.replace(LEADING_WS, '');
+  if (trailing) s = s.replace(TRAILING_WS, '');
+  return s;
+}
+
 const NULLARY: Record<string, Fn0> = {
+  trim: (x) => trim(x, true, true),
+  ltrim: (x) => trim(x, true, false),
+  rtrim: (x) => trim(x, false, true),
   not: (x) => !truthy(x),
   length,
   utf8bytelength: (x) => {
@@ -334,5 +350,11 @@ export function compileCall(name: string, args: Node[], scope: Scope, compile: C
     if (name === 'test') return regexTest(args);
     if (name === 'sub' || name === 'gsub') return plainReplace(args, name === 'gsub');
   }
-  throw new Unsupported(`${name}/${arity}`);
+  // Real jq compiled the program, so this is a builtin outside the compiled set: rows that reach it are deferred.
+  const reason = `${name}/${arity} runs on real jq`;
+  return {
+    run: () => {
+      throw new Deferred(reason);
+    },
+  };
 }
