@@ -101,6 +101,8 @@ describe('jq pitfalls: expected value, real jq 1.8.2 and the engine agree', () =
 
   it('reports jq’s compile error with positions in the user’s expression', () => {
     expect(engine.compile('.a | nope')).toEqual({ error: 'nope/0 is not defined (line 1, column 6)' });
-    expect(engine.compile('(.a')).toHaveProperty('error', expect.stringMatching(/^syntax error, unexpected end of file.*\(at the end of the expression\)$/));
+    expect(engine.compile('(.a')).toEqual({ error: "syntax error, unexpected end of file, expecting '|' or ',' or ')' (line 1, column 2)" });
+    expect(engine.compile('1) | (2')).toHaveProperty('error', expect.stringMatching(/^syntax error, unexpected INVALID_CHARACTER/));
+    expect(engine.compile('module {a: 1}; .')).toEqual({ error: 'module is not available in a mapping (it reads or writes outside the row)' });
   });
 });

@@ -29,7 +29,7 @@ export interface JqExpression {
 }
 
 /** Builtins that read or write outside the row, or end the program: never allowed in a mapping. */
-const FORBIDDEN_CALLS = new Set(['input', 'inputs', 'debug', 'stderr', 'input_filename', 'input_line_number', 'halt', 'halt_error', 'env', 'get_search_list', 'import', 'include']);
+const FORBIDDEN_CALLS = new Set(['input', 'inputs', 'debug', 'stderr', 'input_filename', 'input_line_number', 'halt', 'halt_error', 'env', 'get_search_list', 'import', 'include', 'module']);
 const FORBIDDEN_VARS = new Set(['ENV', '__prog_args']);
 
 function forbiddenIn(tokens: Token[]): string | undefined {

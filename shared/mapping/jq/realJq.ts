@@ -29,25 +29,18 @@ function varFlags(vars: Record<string, Json>): string[] {
   return Object.entries(vars).flatMap(([name, value]) => ['--argjson', name, JSON.stringify(value)]);
 }
 
-const CHECK_PREFIX = 'empty | (';
-
-/** jq's compile diagnostics without its decoration, positions relative to the user's program. */
-function cleanDiagnostics(stderr: string, prefixLength: number, lineCount: number): string {
+/** jq's compile diagnostics without its decoration (positions already point into the user's program). */
+function cleanDiagnostics(stderr: string): string {
   const messages: string[] = [];
   for (const line of stderr.split('\n')) {
     const m = /^jq: error: (.*)$/.exec(line);
-    if (!m) continue;
-    messages.push(
-      m[1]!
-        .replace(/ at <top-level>, line (\d+), column (\d+):?$/, (_all, l: string, c: string) =>
-          Number(l) > lineCount ? ' (at the end of the expression)' : ` (line ${l}, column ${l === '1' ? Math.max(1, Number(c) - prefixLength) : c})`,
-        )
-        .replace(/ at <top-level>, line (\d+):?$/, ' (line $1)')
-        .replace(/:$/, ''),
-    );
+    if (m) messages.push(m[1]!.replace(/ at <top-level>, line (\d+), column (\d+):?$/, ' (line $1, column $2)').replace(/ at <top-level>, line (\d+):?$/, ' (line $1)').replace(/:$/, ''));
   }
   return messages.length > 0 ? messages.join('; ') : stderr.trim();
 }
+
+/** How a program is embedded in a batch run (one definition per program). */
+const asDefinition = (program: string, name: string) => `def ${name}: ${program}\n;`;
 
 export class RealJq {
   constructor(private readonly jq: Jq) {}
@@ -56,12 +49,17 @@ export class RealJq {
     return this.jq.version;
   }
 
-  /** jq's compile error for `program`, or undefined when it compiles. Nothing is evaluated. */
+  /**
+   * jq's compile error for `program`, or undefined when it compiles. Nothing is evaluated: with no input at all jq
+   * compiles the program and runs it zero times. The program must also compile as a batch definition.
+   */
   compileError(program: string, vars: Record<string, Json> = {}): string | undefined {
-    // `empty | (…)`: compiled in full (jq drops unused definitions unchecked), never run.
-    const result = this.jq.raw('null', `${CHECK_PREFIX}${program}\n)`, ['-n', '-c', ...varFlags(vars)]);
-    if (result.exitCode === 0) return undefined;
-    return cleanDiagnostics(result.stderr, CHECK_PREFIX.length, program.split('\n').length);
+    const flags = varFlags(vars);
+    const bare = this.jq.raw('', program, flags);
+    if (bare.exitCode !== 0) return cleanDiagnostics(bare.stderr);
+    const embedded = this.jq.raw('', `${asDefinition(program, '__e0')} __e0 | empty`, flags);
+    if (embedded.exitCode !== 0) return `cannot be used as a mapping expression: ${cleanDiagnostics(embedded.stderr)}`;
+    return undefined;
   }
 
   /**
@@ -73,7 +71,7 @@ export class RealJq {
     const used = [...new Set(requests.map((r) => r.program))];
     const slot = new Map(used.map((p, i) => [p, i]));
     // Each program keeps its own first line, so $__loc__ and jq's messages count lines as the user does.
-    const defs = used.map((p, i) => `def __e${i}: ${programs[p]}\n;`).join('\n');
+    const defs = used.map((p, i) => asDefinition(programs[p]!, `__e${i}`)).join('\n');
     const dispatch = used.map((_p, i) => `${i === 0 ? 'if' : 'elif'} $i == ${i} then __e${i}`).join(' ');
     const apply = mode === 'first' ? '[limit(1; __run($i))]' : '[__run($i)]';
     const query = `${defs}\ndef __run($i): ${dispatch} else error("no such program") end;\n` +
