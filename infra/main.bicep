@@ -111,6 +111,21 @@ param fullSyncInterval string = '24h'
 @description('Refuse deletions when a full sync would delete more than this fraction of the catalog (0-1).')
 param deleteThreshold string = '0.9'
 
+@description('Where the mapping (port-app-config) comes from: default (shipped), file (portAppConfigFile) or port (the config of the Port integration portIntegrationIdentifier). Empty: file when a file is named, else default.')
+@allowed([
+  ''
+  'default'
+  'file'
+  'port'
+])
+param portAppConfigSource string = ''
+
+@description('Path of a port-app-config (YAML or JSON) inside the deployed package, relative to the app root.')
+param portAppConfigFile string = ''
+
+@description('Identifier of the Port integration whose config holds the mapping (portAppConfigSource = port).')
+param portIntegrationIdentifier string = ''
+
 @allowed([
   'debug'
   'info'
@@ -504,6 +519,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     MAX_CHANGE_WINDOW: maxChangeWindow
     CHANGE_WINDOW_OVERLAP: changeWindowOverlap
     DELETE_THRESHOLD: deleteThreshold
+    PORT_APP_CONFIG_SOURCE: portAppConfigSource
+    PORT_APP_CONFIG_FILE: portAppConfigFile
+    PORT_INTEGRATION_IDENTIFIER: portIntegrationIdentifier
     LOG_LEVEL: logLevel
   }
   // The host starts as soon as settings land; without these roles its first start fails and the Key Vault

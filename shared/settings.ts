@@ -184,6 +184,16 @@ export const settingsSchema = z.object({
   CHANGE_WINDOW_OVERLAP: duration('10m', 5 * 60_000),
   DELETE_THRESHOLD: ratio(0.9),
 
+  // --- Mapping (port-app-config, shared/mapping)
+  PORT_APP_CONFIG_SOURCE: z
+    .enum(['default', 'file', 'port'], { error: 'must be default, file or port' })
+    .optional(),
+  PORT_APP_CONFIG_FILE: z.string().default(''),
+  PORT_INTEGRATION_IDENTIFIER: z
+    .string()
+    .default('')
+    .refine((v) => v === '' || /^[A-Za-z0-9@_.+:\\/=-]{1,100}$/.test(v), { message: 'must be a Port integration identifier (letters, digits and @_.+:\\/=-)' }),
+
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 
@@ -226,6 +236,8 @@ export interface Settings {
     overlapMs: number;
     deleteThreshold: number;
   };
+  /** Where the port-app-config comes from: the shipped default, a file, or a Port integration's config. */
+  mapping: { source: 'default' } | { source: 'file'; file: string } | { source: 'port'; integrationIdentifier: string };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -292,6 +304,13 @@ export function loadSettings(
     if (overlap >= s.MAX_CHANGE_WINDOW) {
       problems.push({ key: 'CHANGE_WINDOW_OVERLAP', message: 'must be shorter than MAX_CHANGE_WINDOW' });
     }
+    const source = s.PORT_APP_CONFIG_SOURCE ?? (s.PORT_APP_CONFIG_FILE ? 'file' : 'default');
+    if (source === 'file' && !s.PORT_APP_CONFIG_FILE) {
+      problems.push({ key: 'PORT_APP_CONFIG_FILE', message: 'is required when PORT_APP_CONFIG_SOURCE is file (the path of a port-app-config, YAML or JSON)' });
+    }
+    if (source === 'port' && !s.PORT_INTEGRATION_IDENTIFIER) {
+      problems.push({ key: 'PORT_INTEGRATION_IDENTIFIER', message: 'is required when PORT_APP_CONFIG_SOURCE is port (the integration whose config holds the mapping)' });
+    }
     if (s.MAX_CHANGE_WINDOW > 7 * 86_400_000) {
       problems.push({
         key: 'MAX_CHANGE_WINDOW',
@@ -301,6 +320,13 @@ export function loadSettings(
   }
   if (problems.length > 0 || !result.success) throw new SettingsError(problems);
   return toSettings(result.data);
+}
+
+function mappingSource(s: Parsed): Settings['mapping'] {
+  const source = s.PORT_APP_CONFIG_SOURCE ?? (s.PORT_APP_CONFIG_FILE ? 'file' : 'default');
+  if (source === 'file') return { source, file: s.PORT_APP_CONFIG_FILE };
+  if (source === 'port') return { source, integrationIdentifier: s.PORT_INTEGRATION_IDENTIFIER };
+  return { source: 'default' };
 }
 
 function toSettings(s: Parsed): Settings {
@@ -351,6 +377,7 @@ function toSettings(s: Parsed): Settings {
       overlapMs: s.CHANGE_WINDOW_OVERLAP,
       deleteThreshold: s.DELETE_THRESHOLD,
     },
+    mapping: mappingSource(s),
     logLevel: s.LOG_LEVEL,
   };
 }

@@ -12,6 +12,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { queueConnectionFrom } from '../azure/storageQueue.js';
 import { checkCommand } from './checkCommand.js';
 import { CliExit, EXIT, type CliIo } from './io.js';
+import { registerMappingCommand } from './mappingCommand.js';
 import { reconcileCommand } from './reconcileCommand.js';
 import { statusCommand } from './statusCommand.js';
 
@@ -53,6 +54,8 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .action(async (opts: { json?: boolean }) => {
       setExitCode(await checkCommand(io, opts));
     });
+
+  registerMappingCommand(program, io, setExitCode);
 
   const queueOptions = (command: Command) =>
     command

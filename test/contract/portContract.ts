@@ -61,9 +61,21 @@ export const DOCUMENTED_DEVIATIONS = [
   'Entity objects in responses may also carry blueprint, createdAt, updatedAt, createdBy, updatedBy (port-api.md §4.2, §10: real clients read them).',
   'Responses with a status the spec does not list for the route (e.g. 409 on a plain create, 429, 408, 5xx) must have the standard error body {ok:false, error, message?} (port-api.md §7).',
   'DELETE /v1/blueprints/{id}/all-entities may return {ok, migrationId}, and GET /v1/migrations/{id} returns 200 {ok, migration} (port-api.md §3.3).',
+  'GET /v1/integration/{identifier} and PATCH /v1/integration/{identifier}[/config] return 200 {ok, integration} (the spec lists only errors; Port\'s Ocean framework reads response.json()["integration"]).',
 ];
 
+const INTEGRATION_OK: Record<string, Schema> = {
+  '200': {
+    type: 'object',
+    properties: { ok: { const: true }, integration: { type: 'object', required: ['identifier'], properties: { identifier: { type: 'string' }, config: { type: ['object', 'null'] } } } },
+    required: ['ok', 'integration'],
+  },
+};
+
 const UNDOCUMENTED_SUCCESS: Record<string, Record<string, Schema>> = {
+  'get /v1/integration/{identifier}': INTEGRATION_OK,
+  'patch /v1/integration/{identifier}': INTEGRATION_OK,
+  'patch /v1/integration/{identifier}/config': INTEGRATION_OK,
   'get /v1/migrations/{migration_id}': {
     '200': {
       type: 'object',

@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PortRequestCounts, PortRequestKind, StoredEntity } from '../../../shared/port/types.js';
 import { CatalogError, PortCatalog, checkEntityId, type EntityInput, type StoredBlueprint } from './catalog.js';
+import { IntegrationRouteError, IntegrationStore } from './integrations.js';
 import { prng } from '../../fixtures/estate.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -113,6 +114,8 @@ export interface PortEmulator {
   clearFaults(): void;
   setLatency(ms: number, jitterMs?: number): void;
   setRateLimit(limit: Partial<RateLimitOptions>): void;
+  /** Integrations (mappings kept in Port): GET /v1/integration/{id}, PATCH …/config, POST /v1/integration. */
+  integrations: IntegrationStore;
   /** Empties the catalog, tokens, recordings, counters and faults. */
   reset(): void;
 }
@@ -176,6 +179,7 @@ export async function startPortEmulator(options: PortEmulatorOptions = {}): Prom
   let random = prng(options.seed ?? 42);
 
   let catalog = new PortCatalog();
+  let integrations = new IntegrationStore();
   const tokens = new Map<string, TokenRecord>();
   const activeToken = new Map<string, string>();
   const requests: RecordedExchange[] = [];
@@ -378,7 +382,7 @@ export async function startPortEmulator(options: PortEmulatorOptions = {}): Prom
     try {
       route(method, rawPath, url.searchParams, body, req, send);
     } catch (error) {
-      if (error instanceof HttpError || error instanceof CatalogError) return fail(error.status, error.error, error.message);
+      if (error instanceof HttpError || error instanceof CatalogError || error instanceof IntegrationRouteError) return fail(error.status, error.error, error.message);
       throw error;
     }
   }
@@ -505,6 +509,10 @@ export async function startPortEmulator(options: PortEmulatorOptions = {}): Prom
     if (a === 'blueprints' && b !== undefined && c === 'all-entities' && d === undefined && method === 'DELETE') {
       const migrationId = catalog.deleteAllEntities(b, parseBool(query, 'delete_blueprint', false));
       return send(200, { ok: true, migrationId });
+    }
+    if (a === 'integration') {
+      const handled = integrations.handle(method, segments.slice(3), body, actor);
+      if (handled) return send(handled.status, handled.payload);
     }
     if (a === 'migrations' && b !== undefined && c === undefined && method === 'GET') {
       const m = catalog.migrations.get(b);
@@ -652,6 +660,9 @@ export async function startPortEmulator(options: PortEmulatorOptions = {}): Prom
     get catalog() {
       return catalog;
     },
+    get integrations() {
+      return integrations;
+    },
     requests,
     close: () =>
       new Promise<void>((resolve, reject) => {
@@ -702,6 +713,7 @@ export async function startPortEmulator(options: PortEmulatorOptions = {}): Prom
     },
     reset: () => {
       catalog = new PortCatalog();
+      integrations = new IntegrationStore();
       tokens.clear();
       activeToken.clear();
       requests.length = 0;
