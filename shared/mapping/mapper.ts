@@ -11,7 +11,7 @@ import { RESOURCE_COLUMNS, RESOURCE_GROUP_COLUMNS, SUBSCRIPTION_COLUMNS } from '
 import { PORT_IDENTIFIER_MAX_LENGTH, PORT_IDENTIFIER_PATTERN } from '../azure/resourceId.js';
 import type { ArgRow } from '../azure/types.js';
 import type { PortEntity, RelationValue } from '../port/types.js';
-import type { FirstResult, JqEngine, JqExpression } from './jq/engine.js';
+import type { FirstResults, JqEngine, JqExpression } from './jq/engine.js';
 import { tokenize, Unsupported, type Token } from './jq/lexer.js';
 import type { Json } from './jq/values.js';
 import { idOnlyRow, identityOf, withHelperFields, type RowIdentity } from './rowContext.js';
@@ -54,6 +54,8 @@ const LEVEL_ORDER: MappingLevel[] = ['subscription', 'resourceGroup', 'resource'
 const matches = (spec: KindSpec, identity: RowIdentity): boolean =>
   spec.level === identity.level && (spec.type === undefined || spec.type === identity.type);
 
+const ENTITY_FIELDS = ['title', 'icon', 'team'] as const;
+
 const path = (entry: CompiledEntry, key: string) => `resources[${entry.index}].port.entity.mappings.${key}`;
 
 function describe(value: Json | undefined): string {
@@ -88,7 +90,7 @@ function fieldNames(source: string): string[] {
 
 export class JqCatalogMapper implements CatalogMapper {
   constructor(
-    private readonly engine: JqEngine,
+    readonly engine: JqEngine,
     readonly entries: readonly CompiledEntry[],
     readonly settings: MappingSettings,
   ) {}
@@ -153,15 +155,16 @@ export class JqCatalogMapper implements CatalogMapper {
   }
 
   private mapEntry(entry: CompiledEntry, matched: number[], views: (ArgRow | undefined)[], identities: (RowIdentity | undefined)[], results: RowMapping[]): void {
-    const selection = this.engine.evaluateFirst([entry.query], matched.map((i) => views[i] as Json));
+    const selection = this.engine.evaluateFirstFlat([entry.query], matched.map((i) => views[i] as Json));
     const selected: number[] = [];
     const unselected: number[] = [];
     matched.forEach((rowIndex, k) => {
-      const s = selection[k]![0]!;
-      if (!s.ok) results[rowIndex]!.rejected.push({ entry: entry.index, reason: `resources[${entry.index}].selector.query: ${s.error}` });
-      else if (s.value === true) selected.push(rowIndex);
-      else if (s.value === false) unselected.push(rowIndex);
-      else results[rowIndex]!.rejected.push({ entry: entry.index, reason: `resources[${entry.index}].selector.query: must give true or false, gave ${describe(s.value)}` });
+      const error = selection.error(k, 0);
+      const value = selection.value(k, 0);
+      if (error !== undefined) results[rowIndex]!.rejected.push({ entry: entry.index, reason: `resources[${entry.index}].selector.query: ${error}` });
+      else if (value === true) selected.push(rowIndex);
+      else if (value === false) unselected.push(rowIndex);
+      else results[rowIndex]!.rejected.push({ entry: entry.index, reason: `resources[${entry.index}].selector.query: must give true or false, gave ${describe(value)}` });
     });
     if (unselected.length > 0) {
       const targets = this.identifiersOnIdOnly(entry, unselected.map((i) => identities[i]!));
@@ -173,10 +176,10 @@ export class JqCatalogMapper implements CatalogMapper {
     }
     if (selected.length === 0) return;
     const body = this.bodyOf(entry);
-    const values = this.engine.evaluateFirst(body, selected.map((i) => views[i] as Json));
+    const values = this.engine.evaluateFirstFlat(body, selected.map((i) => views[i] as Json));
     const fromId = this.identifiersOnIdOnly(entry, selected.map((i) => identities[i]!));
     selected.forEach((rowIndex, k) => {
-      const built = this.buildEntity(entry, values[k]!, fromId[k]!);
+      const built = this.buildEntity(entry, values, k, fromId[k]!);
       if ('reason' in built) results[rowIndex]!.rejected.push({ entry: entry.index, reason: built.reason });
       else results[rowIndex]!.entities.push({ blueprint: entry.blueprint, entity: built, entry: entry.index });
     });
@@ -184,25 +187,38 @@ export class JqCatalogMapper implements CatalogMapper {
 
   /** The identifier each id-only row gives: a valid identifier, or why there is none. */
   private identifiersOnIdOnly(entry: CompiledEntry, identities: RowIdentity[]): (string | { error: string })[] {
-    const results = this.engine.evaluateFirst([entry.identifier], identities.map((id) => idOnlyRow(id) as Json));
-    return results.map(([r]) => {
-      if (!r!.ok) return { error: `on the id alone, jq fails: ${r!.error}` };
-      const problem = identifierProblem(r!.value);
-      return problem ? { error: `on the id alone, ${problem}` } : (r!.value as string);
+    const field = ID_FIELD_IDENTIFIERS.get(entry.identifier.source.trim());
+    if (field) {
+      // `.portIdentifier` and the like: the same on every row of that id, so no jq run is needed.
+      return identities.map((identity) => {
+        const value = field(identity);
+        const problem = value === identity.portIdentifier ? undefined : identifierProblem(value);
+        return problem ? { error: `on the id alone, ${problem}` } : (value as string);
+      });
+    }
+    const results = this.engine.evaluateFirstFlat([entry.identifier], identities.map((id) => idOnlyRow(id) as Json));
+    return identities.map((_id, k) => {
+      const error = results.error(k, 0);
+      if (error !== undefined) return { error: `on the id alone, jq fails: ${error}` };
+      const value = results.value(k, 0);
+      const problem = identifierProblem(value);
+      return problem ? { error: `on the id alone, ${problem}` } : (value as string);
     });
   }
 
-  private buildEntity(entry: CompiledEntry, values: FirstResult[], fromId: string | { error: string }): PortEntity | { reason: string } {
-    let i = 0;
-    const next = (key: string): { value: Json | undefined } | { reason: string } => {
-      const r = values[i++]!;
-      return r.ok ? { value: r.value } : { reason: `${path(entry, key)}: ${r.error}` };
+  private buildEntity(entry: CompiledEntry, values: FirstResults, row: number, fromId: string | { error: string }): PortEntity | { reason: string } {
+    // Values come in bodyOf's order: identifier, title, icon, team, properties, relations.
+    let at = 0;
+    const failed = (key: string): { reason: string } | undefined => {
+      const error = values.error(row, at);
+      return error === undefined ? undefined : { reason: `${path(entry, key)}: ${error}` };
     };
-    const id = next('identifier');
-    if ('reason' in id) return id;
-    const idProblem = identifierProblem(id.value);
+    const idFailure = failed('identifier');
+    if (idFailure) return idFailure;
+    const idValue = values.value(row, at++);
+    const idProblem = idValue === fromId ? undefined : identifierProblem(idValue);
     if (idProblem) return { reason: `${path(entry, 'identifier')}: ${idProblem}` };
-    const identifier = id.value as string;
+    const identifier = idValue as string;
     if (typeof fromId !== 'string' || fromId !== identifier) {
       const alone = typeof fromId === 'string' ? `the id alone gives ${JSON.stringify(fromId)}` : fromId.error;
       return {
@@ -210,24 +226,26 @@ export class JqCatalogMapper implements CatalogMapper {
       };
     }
     const entity: PortEntity = { identifier, properties: {}, relations: {} };
-    for (const key of ['title', 'icon', 'team'] as const) {
+    for (const key of ENTITY_FIELDS) {
       if (!entry[key]) continue;
-      const r = next(key);
-      if ('reason' in r) return r;
-      if (r.value === undefined || r.value === null) continue;
-      const ok = typeof r.value === 'string' || (key === 'team' && Array.isArray(r.value) && r.value.every((t) => typeof t === 'string'));
-      if (!ok) return { reason: `${path(entry, key)}: must give ${key === 'team' ? 'a team name or a list of team names' : 'a string'}, gave ${describe(r.value)}` };
-      (entity as unknown as Record<string, unknown>)[key] = r.value;
+      const failure = failed(key);
+      if (failure) return failure;
+      const v = values.value(row, at++);
+      if (v === undefined || v === null) continue;
+      const ok = typeof v === 'string' || (key === 'team' && Array.isArray(v) && v.every((t) => typeof t === 'string'));
+      if (!ok) return { reason: `${path(entry, key)}: must give ${key === 'team' ? 'a team name or a list of team names' : 'a string'}, gave ${describe(v)}` };
+      (entity as unknown as Record<string, unknown>)[key] = v;
     }
     for (const [key] of entry.properties) {
-      const r = next(`properties.${key}`);
-      if ('reason' in r) return r;
-      if (r.value !== undefined && r.value !== null) entity.properties[key] = r.value;
+      const failure = failed(`properties.${key}`);
+      if (failure) return failure;
+      const v = values.value(row, at++);
+      if (v !== undefined && v !== null) entity.properties[key] = v;
     }
     for (const [key] of entry.relations) {
-      const r = next(`relations.${key}`);
-      if ('reason' in r) return r;
-      const v = r.value ?? null;
+      const failure = failed(`relations.${key}`);
+      if (failure) return failure;
+      const v = values.value(row, at++) ?? null;
       const ok = v === null || typeof v === 'string' || (Array.isArray(v) && v.every((t) => typeof t === 'string'));
       if (!ok) return { reason: `${path(entry, `relations.${key}`)}: must give an entity identifier, a list of them, or null; gave ${describe(v)}` };
       entity.relations[key] = v as RelationValue;
@@ -256,8 +274,19 @@ export class JqCatalogMapper implements CatalogMapper {
   }
 }
 
+/** Identifier expressions that read one field the id alone determines: evaluated without jq on id-only rows. */
+const ID_FIELD_IDENTIFIERS = new Map<string, (identity: RowIdentity) => Json>([
+  ['.portIdentifier', (i) => i.portIdentifier],
+  ['.portSubscriptionIdentifier', (i) => i.portSubscriptionIdentifier],
+  ['.portResourceGroupIdentifier', (i) => i.portResourceGroupIdentifier],
+  ['.id', (i) => i.id],
+]);
+
+const ASCII_IDENTIFIER = /^[A-Za-z0-9@_.+:\\/=-]+$/;
+
 function identifierProblem(value: Json | undefined): string | undefined {
   if (typeof value !== 'string') return `must give a string, gave ${describe(value)}`;
+  if (value.length > 0 && value.length <= PORT_IDENTIFIER_MAX_LENGTH && value !== '.' && value !== '..' && ASCII_IDENTIFIER.test(value)) return undefined;
   if (value.length === 0 || value.length > PORT_IDENTIFIER_MAX_LENGTH || !PORT_IDENTIFIER_PATTERN.test(value)) {
     return `${describe(value)} is not a valid Port identifier (1-${PORT_IDENTIFIER_MAX_LENGTH} letters, digits and @_.+:\\/=-; .portIdentifier always is)`;
   }

@@ -10,7 +10,7 @@
  * The first three come from the id alone, so a mapping never re-implements identity and relations always name
  * exactly the identifier the target entity got.
  */
-import { parseResourceId, resourceGroupIdOf, toPortIdentifier, type ParsedResourceId } from '../azure/resourceId.js';
+import { parseResourceId, toPortIdentifier, type ParsedResourceId } from '../azure/resourceId.js';
 import { SUBSCRIPTION_TYPE, RESOURCE_GROUP_TYPE } from '../azure/queries.js';
 import type { ArgRow } from '../azure/types.js';
 import { portalUrl } from './index.js';
@@ -20,7 +20,10 @@ export const HELPER_FIELDS = ['portIdentifier', 'portResourceGroupIdentifier', '
 
 export interface RowIdentity {
   id: string;
-  parsed: ParsedResourceId;
+  /** As the id spells them. */
+  subscriptionId: string;
+  resourceGroup: string | undefined;
+  name: string | undefined;
   level: MappingLevel;
   /** Lower-case type: microsoft.resources/subscriptions, …/resourcegroups, or the resource's full type. */
   type: string;
@@ -57,16 +60,31 @@ export function identityOf(id: unknown): RowIdentity | undefined {
     default:
       return undefined;
   }
-  const groupId = parsed.resourceGroup === undefined ? undefined : resourceGroupIdOf(id);
+  const subscriptionPath = `/subscriptions/${parsed.subscriptionId.toLowerCase()}`;
   return {
     id,
-    parsed,
+    subscriptionId: parsed.subscriptionId,
+    resourceGroup: parsed.resourceGroup,
+    name: parsed.name,
     level,
     type,
     portIdentifier: toPortIdentifier(id),
-    portResourceGroupIdentifier: groupId === undefined ? null : toPortIdentifier(groupId),
-    portSubscriptionIdentifier: toPortIdentifier(`/subscriptions/${parsed.subscriptionId}`),
+    portResourceGroupIdentifier:
+      parsed.resourceGroup === undefined ? null : cachedIdentifier(`${subscriptionPath}/resourcegroups/${parsed.resourceGroup.toLowerCase()}`),
+    portSubscriptionIdentifier: cachedIdentifier(subscriptionPath),
   };
+}
+
+/** Subscriptions and groups repeat across rows: their identifiers are computed once (bounded memory). */
+const identifierCache = new Map<string, string>();
+function cachedIdentifier(normalizedId: string): string {
+  let found = identifierCache.get(normalizedId);
+  if (found === undefined) {
+    if (identifierCache.size >= 50_000) identifierCache.clear();
+    found = toPortIdentifier(normalizedId);
+    identifierCache.set(normalizedId, found);
+  }
+  return found;
 }
 
 /** The row as jq sees it: the Resource Graph columns plus the helper fields. */
@@ -85,13 +103,12 @@ export function withHelperFields(row: ArgRow, identity: RowIdentity): ArgRow {
  * that Resource Graph itself returns `resourceGroup` lower-cased), plus the helper fields that come from the id.
  */
 export function idOnlyRow(identity: RowIdentity): ArgRow {
-  const { parsed } = identity;
   return {
     id: identity.id,
-    subscriptionId: parsed.subscriptionId,
-    ...(parsed.resourceGroup === undefined ? {} : { resourceGroup: parsed.resourceGroup }),
+    subscriptionId: identity.subscriptionId,
+    ...(identity.resourceGroup === undefined ? {} : { resourceGroup: identity.resourceGroup }),
     type: identity.type,
-    name: parsed.name ?? null,
+    name: identity.name ?? null,
     portIdentifier: identity.portIdentifier,
     portResourceGroupIdentifier: identity.portResourceGroupIdentifier,
     portSubscriptionIdentifier: identity.portSubscriptionIdentifier,

@@ -5,11 +5,11 @@
  * and the whole expression runs on real jq.
  */
 import type { Node } from './ast.js';
-import { iterate, single, type Code, type CompileFn, type Env, type Out, type Scope } from './compile.js';
+import { iterate, NONE, optional, single, type Code, type CompileFn, type Env, type Out, type Scope } from './compile.js';
 import { Unsupported } from './lexer.js';
 import { constantRegex, isPlainPattern } from './regex.js';
 import {
-  add, approx, codePointLength, Deferred, dump, equal, index, isObject, JqError, own, setOwn, sortedKeys,
+  add, approx, checkKeyOrder, codePointLength, Deferred, hasIndexKey, dump, equal, index, isObject, JqError, own, setOwn, sortedKeys,
   tostring, truthy, typeName, type Json, type JsonObject,
 } from './values.js';
 
@@ -22,11 +22,28 @@ const pure = (fn: Fn0): Code => single((x) => fn(x));
 function withArg(arg: Code, fn: Fn1): Code {
   const a = arg.one;
   if (a) return single((x, env) => fn(x, a(x, env)));
+  const o = arg.opt;
+  if (o) {
+    return optional((x, env) => {
+      const v = o(x, env);
+      return v === NONE ? NONE : fn(x, v);
+    });
+  }
   return { run: (x, env, out) => arg.run(x, env, (v) => out(fn(x, v))) };
 }
 
 function selectWhen(test: (x: Json) => boolean): Code {
-  return { run: (x, _env, out) => (test(x) ? out(x) : undefined) };
+  return optional((x) => (test(x) ? x : NONE));
+}
+
+/** Calls `out` for each output of `f` on `x`, without a closure when `f` has at most one. */
+function each(f: Code, x: Json, env: Env, push: (v: Json) => void): void {
+  if (f.opt) {
+    const v = f.opt(x, env);
+    if (v !== NONE) push(v);
+  } else {
+    f.run(x, env, push);
+  }
 }
 
 function length(x: Json): Json {
@@ -109,29 +126,35 @@ function toEntries(x: Json): Json {
   throw approx(`${typeName(x)} has no keys`);
 }
 
-/** `map({(.key // .Key // .name // .Name): (if has("value") then .value else .Value end)}) | add | . // {}`. */
+/**
+ * `map({(.key // .Key // .name // .Name): (if has("value") then .value else .Value end)}) | add | . // {}`: every
+ * entry is checked first (map), then the one-key objects are added left to right, which is one object built in
+ * order (a repeated key keeps its first place and takes the last value).
+ */
 function fromEntries(x: Json): Json {
-  const pairs: JsonObject[] = [];
+  const keys: string[] = [];
+  const values: Json[] = [];
   iterate(
     x,
     (e) => {
       let key: Json = null;
-      for (const name of ['key', 'Key', 'name', 'Name']) {
+      for (const name of ENTRY_KEYS) {
         key = index(e, name);
         if (truthy(key)) break;
       }
       const value = truthy(has(e, 'value')) ? index(e, 'value') : index(e, 'Value');
       if (typeof key !== 'string') throw approx(`Cannot use ${typeName(key)} as object key`);
-      const pair: JsonObject = {};
-      setOwn(pair, key, value);
-      pairs.push(pair);
+      keys.push(key);
+      values.push(value);
     },
     false,
   );
-  let acc: Json = null;
-  for (const pair of pairs) acc = add(acc, pair);
-  return truthy(acc) ? acc : {};
+  const out: JsonObject = {};
+  for (let i = 0; i < keys.length; i++) setOwn(out, keys[i]!, values[i]!);
+  if (hasIndexKey(keys)) checkKeyOrder([...new Set(keys)]);
+  return out;
 }
+const ENTRY_KEYS = ['key', 'Key', 'name', 'Name'];
 
 function contains(a: Json, b: Json): boolean {
   const ta = typeName(a);
@@ -267,6 +290,22 @@ function plainReplace(args: Node[], global: boolean): Code {
 
 /** `any(f)` / `all(f)` over the input's values, stopping at the first deciding output as jq's `isempty` does. */
 function quantifier(f: Code, decided: boolean): Code {
+  const fo = f.opt;
+  if (fo) {
+    return single((x, env) => {
+      let answer = !decided;
+      iterate(
+        x,
+        (v) => {
+          if (answer === decided) return;
+          const r = fo(v, env);
+          if (r !== NONE && truthy(r) === decided) answer = decided;
+        },
+        false,
+      );
+      return answer;
+    });
+  }
   return single((x, env) => {
     const stop = new Stop();
     try {
@@ -282,6 +321,7 @@ function quantifier(f: Code, decided: boolean): Code {
 }
 
 function firstOf(f: Code): Code {
+  if (f.opt) return optional(f.opt);
   return {
     run: (x: Json, env: Env, out: Out) => {
       const stop = new Stop();
@@ -302,7 +342,7 @@ function firstOf(f: Code): Code {
 export function compileCall(name: string, args: Node[], scope: Scope, compile: CompileFn): Code {
   const arity = args.length;
   if (arity === 0) {
-    if (name === 'empty') return { run: () => undefined };
+    if (name === 'empty') return optional(() => NONE);
     if (name === 'error') return pure((x) => { throw new JqError(x, true); });
     const filter = TYPE_FILTERS[name];
     if (filter) return selectWhen(filter);
@@ -314,18 +354,28 @@ export function compileCall(name: string, args: Node[], scope: Scope, compile: C
     if (fn) return withArg(compile(args[0]!, scope), fn);
     const f = compile(args[0]!, scope);
     switch (name) {
-      case 'select':
+      case 'select': {
+        const fo = f.opt;
+        if (fo) {
+          return optional((x, env) => {
+            const v = fo(x, env);
+            return v !== NONE && truthy(v) ? x : NONE;
+          });
+        }
         return { run: (x, env, out) => f.run(x, env, (v) => (truthy(v) ? out(x) : undefined)) };
+      }
       case 'map':
         return single((x, env) => {
           const items: Json[] = [];
-          iterate(x, (v) => f.run(v, env, (r) => items.push(r)), false);
+          const push = (r: Json) => void items.push(r);
+          iterate(x, (v) => each(f, v, env, push), false);
           return items;
         });
       case 'with_entries':
         return single((x, env) => {
           const mapped: Json[] = [];
-          for (const entry of toEntries(x) as Json[]) f.run(entry, env, (r) => mapped.push(r));
+          const push = (r: Json) => void mapped.push(r);
+          for (const entry of toEntries(x) as Json[]) each(f, entry, env, push);
           return fromEntries(mapped);
         });
       case 'error':
@@ -352,9 +402,8 @@ export function compileCall(name: string, args: Node[], scope: Scope, compile: C
   }
   // Real jq compiled the program, so this is a builtin outside the compiled set: rows that reach it are deferred.
   const reason = `${name}/${arity} runs on real jq`;
-  return {
-    run: () => {
-      throw new Deferred(reason);
-    },
-  };
+  // It never returns, so it composes like a single-output node and keeps its callers on the fast paths.
+  return single(() => {
+    throw new Deferred(reason);
+  });
 }

@@ -8,7 +8,7 @@
  * results and error messages are always real jq's.
  */
 import { readsInput, type Node } from './ast.js';
-import { compile, type Code, type Env } from './compile.js';
+import { compile, NONE, type Code, type Env } from './compile.js';
 import { tokenize, Unsupported, type Token } from './lexer.js';
 import { parseJq } from './parser.js';
 import { loadRealJq, type RealJq, type RealJqRequest } from './realJq.js';
@@ -123,20 +123,25 @@ export class JqEngine {
    * the rest, and the rows a compiled expression deferred, go to real jq in one batch.
    */
   evaluateFirst(expressions: readonly JqExpression[], rows: readonly Json[]): FirstResult[][] {
-    const results: FirstResult[][] = rows.map(() => new Array<FirstResult>(expressions.length));
+    const flat = this.evaluateFirstFlat(expressions, rows);
+    return rows.map((_r, row) =>
+      expressions.map((_e, expr) => {
+        const error = flat.error(row, expr);
+        return error === undefined ? { ok: true as const, value: flat.value(row, expr) } : { ok: false as const, error };
+      }),
+    );
+  }
+
+  /** evaluateFirst without an object per result (the mapper's hot path). */
+  evaluateFirstFlat(expressions: readonly JqExpression[], rows: readonly Json[]): FirstResults {
+    const width = expressions.length;
+    const results = new FirstResults(width, rows.length);
     const requests: RealJqRequest[] = [];
     for (let r = 0; r < rows.length; r++) {
       const row = rows[r]!;
-      const out = results[r]!;
-      for (let e = 0; e < expressions.length; e++) {
+      for (let e = 0; e < width; e++) {
         const code = expressions[e]!.code;
-        if (!code) {
-          requests.push({ program: e, row: r });
-          continue;
-        }
-        const result = firstCompiled(code, row, this.env);
-        if (result) out[e] = result;
-        else requests.push({ program: e, row: r });
+        if (!code || !firstCompiled(code, row, this.env, results, r * width + e)) requests.push({ program: e, row: r });
       }
     }
     if (requests.length > 0) {
@@ -144,19 +149,47 @@ export class JqEngine {
       const answers = this.real.evaluate(expressions.map((x) => x.source), rows, requests, this.vars, 'first');
       requests.forEach((req, i) => {
         const a = answers[i]!;
-        results[req.row]![req.program] = a.ok ? { ok: true, value: a.values[0] } : { ok: false, error: errorText(a.error) };
+        const at = req.row * width + req.program;
+        if (a.ok) results.values[at] = a.values[0];
+        else results.errors.set(at, errorText(a.error));
       });
     }
     return results;
   }
 }
 
+/** First outputs of expressions × rows in one flat array; errors (rare) in a map. */
+export class FirstResults {
+  readonly values: (Json | undefined)[];
+  readonly errors = new Map<number, string>();
+  constructor(
+    private readonly width: number,
+    rows: number,
+  ) {
+    this.values = new Array<Json | undefined>(width * rows);
+  }
+  value(row: number, expression: number): Json | undefined {
+    return this.values[row * this.width + expression];
+  }
+  error(row: number, expression: number): string | undefined {
+    return this.errors.size === 0 ? undefined : this.errors.get(row * this.width + expression);
+  }
+}
+
 const STOP = { stop: true };
 
-/** The compiled first output, or undefined when real jq must answer (deferred, or a builtin error's message). */
-function firstCompiled(code: Code, row: Json, env: Env): FirstResult | undefined {
+/**
+ * Stores the compiled first output (or an exact error) at `at`; false when real jq must answer (deferred, or a
+ * builtin error whose message only jq knows).
+ */
+function firstCompiled(code: Code, row: Json, env: Env, results: FirstResults, at: number): boolean {
   try {
-    if (code.one) return { ok: true, value: code.one(row, env) };
+    const opt = code.opt;
+    if (opt) {
+      const v = opt(row, env);
+      results.values[at] = v === NONE ? undefined : v;
+      return true;
+    }
     let value: Json | undefined;
     try {
       code.run(row, env, (v) => {
@@ -166,10 +199,15 @@ function firstCompiled(code: Code, row: Json, env: Env): FirstResult | undefined
     } catch (error) {
       if (error !== STOP) throw error;
     }
-    return { ok: true, value };
+    results.values[at] = value;
+    return true;
   } catch (error) {
-    if (error instanceof JqError) return error.exact ? { ok: false, error: error.message } : undefined;
-    if (error instanceof Deferred) return undefined;
+    if (error instanceof JqError) {
+      if (!error.exact) return false;
+      results.errors.set(at, error.message);
+      return true;
+    }
+    if (error instanceof Deferred) return false;
     throw error;
   }
 }

@@ -63,11 +63,21 @@ const isIndexKey = (key: string): boolean => {
   return c >= 48 && c <= 57 && /^(?:0|[1-9][0-9]{0,9})$/.test(key) && Number(key) < 4294967295;
 };
 
+/** Any key JavaScript would reorder (cheap: no allocation, first character only for most keys). */
+export function hasIndexKey(keys: readonly string[]): boolean {
+  for (let i = 0; i < keys.length; i++) {
+    const c = keys[i]!.charCodeAt(0);
+    if (c >= 48 && c <= 57 && isIndexKey(keys[i]!)) return true;
+  }
+  return false;
+}
+
 /**
  * jq keeps insertion order; JavaScript moves integer-like keys first. When the two orders of `keys` (insertion
  * order) differ, the result cannot be represented faithfully.
  */
 export function checkKeyOrder(keys: readonly string[]): void {
+  if (!hasIndexKey(keys)) return;
   let sawOther = false;
   let lastIndex = -1;
   for (const key of keys) {
@@ -153,9 +163,11 @@ function finite(n: number): number {
 
 function merge(a: JsonObject, b: JsonObject): JsonObject {
   const out: JsonObject = {};
-  for (const k of Object.keys(a)) setOwn(out, k, a[k]!);
-  for (const k of Object.keys(b)) setOwn(out, k, b[k]!);
-  checkKeyOrder([...new Set([...Object.keys(a), ...Object.keys(b)])]);
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  for (const k of ka) setOwn(out, k, a[k]!);
+  for (const k of kb) setOwn(out, k, b[k]!);
+  if (hasIndexKey(ka) || hasIndexKey(kb)) checkKeyOrder([...new Set([...ka, ...kb])]);
   return out;
 }
 
