@@ -5,7 +5,8 @@
  * so the JIT and the jq-wasm module are ready. A "real jq only" row maps a sample with every expression forced onto
  * jq-wasm (still batched per page), the cost the JavaScript compiler avoids.
  *
- *   npm run bench -- --mapping-only              just this benchmark (npm run bench passes --expose-gc)
+ *   npm run bench -- --mapping-only              just this benchmark
+ *   NODE_OPTIONS=--expose-gc npm run bench -- --mapping-only   also a full collection before each measurement
  *   npm run bench -- --mapping-only --scale 0.1  10k rows
  */
 import { readFileSync } from 'node:fs';

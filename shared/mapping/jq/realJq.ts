@@ -55,6 +55,18 @@ export class RealJq {
    */
   compileError(program: string, vars: Record<string, Json> = {}): string | undefined {
     const flags = varFlags(vars);
+    const key = `${flags.join('\u0000')}\u0001${program}`;
+    if (this.compiled.has(key)) return this.compiled.get(key);
+    const error = this.check(program, flags);
+    if (this.compiled.size >= 10_000) this.compiled.clear();
+    this.compiled.set(key, error);
+    return error;
+  }
+
+  /** Compile results by program and variables: a mapping re-read from Port is mostly the same expressions. */
+  private readonly compiled = new Map<string, string | undefined>();
+
+  private check(program: string, flags: string[]): string | undefined {
     const bare = this.jq.raw('', program, flags);
     if (bare.exitCode !== 0) return cleanDiagnostics(bare.stderr);
     const embedded = this.jq.raw('', `${asDefinition(program, '__e0')} __e0 | empty`, flags);
