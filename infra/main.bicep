@@ -122,6 +122,21 @@ param lostSubscriptionRetention string = '7d'
 @description('At most one accepted POST /api/resync per this interval on each instance, e.g. 60s (0s: no limit; the run lock still allows one run at a time).')
 param resyncMinInterval string = '60s'
 
+@description('Where the mapping (port-app-config) comes from: default (shipped), file (portAppConfigFile) or port (the config of the Port integration portIntegrationIdentifier). Empty: file when a file is named, else default.')
+@allowed([
+  ''
+  'default'
+  'file'
+  'port'
+])
+param portAppConfigSource string = ''
+
+@description('Path of a port-app-config (YAML or JSON) inside the deployed package, relative to the app root.')
+param portAppConfigFile string = ''
+
+@description('Identifier of the Port integration whose config holds the mapping (portAppConfigSource = port).')
+param portIntegrationIdentifier string = ''
+
 @allowed([
   'debug'
   'info'
@@ -551,6 +566,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     LOST_SUBSCRIPTION_RETENTION: lostSubscriptionRetention
     DELETE_THRESHOLD: deleteThreshold
     RESYNC_MIN_INTERVAL: resyncMinInterval
+    PORT_APP_CONFIG_SOURCE: portAppConfigSource
+    PORT_APP_CONFIG_FILE: portAppConfigFile
+    PORT_INTEGRATION_IDENTIFIER: portIntegrationIdentifier
     LOG_LEVEL: logLevel
   }
   // The host starts as soon as settings land; without these roles its first start fails and the Key Vault

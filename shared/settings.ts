@@ -217,6 +217,16 @@ export const settingsSchema = z.object({
   LOST_SUBSCRIPTION_RETENTION: duration('7d', 60 * 60_000),
   RESYNC_MIN_INTERVAL: duration('60s'),
 
+  // --- Mapping (port-app-config, shared/mapping)
+  PORT_APP_CONFIG_SOURCE: z
+    .enum(['default', 'file', 'port'], { error: 'must be default, file or port' })
+    .optional(),
+  PORT_APP_CONFIG_FILE: z.string().default(''),
+  PORT_INTEGRATION_IDENTIFIER: z
+    .string()
+    .default('')
+    .refine((v) => v === '' || /^[A-Za-z0-9@_.+:\\/=-]{1,100}$/.test(v), { message: 'must be a Port integration identifier (letters, digits and @_.+:\\/=-)' }),
+
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 
@@ -272,6 +282,8 @@ export interface Settings {
     /** At most one accepted POST /api/resync per this interval on each instance. */
     resyncMinIntervalMs: number;
   };
+  /** Where the port-app-config comes from: the shipped default, a file, or a Port integration's config. */
+  mapping: { source: 'default' } | { source: 'file'; file: string } | { source: 'port'; integrationIdentifier: string };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -355,6 +367,15 @@ export function loadSettings(
   if (s.MAX_CHANGE_WINDOW !== undefined && s.MAX_CHANGE_WINDOW > 7 * 86_400_000) {
     report('MAX_CHANGE_WINDOW', 'must be at most 7d: Resource Graph keeps change history for 7 to 14 days');
   }
+  {
+    const source = s.PORT_APP_CONFIG_SOURCE ?? (s.PORT_APP_CONFIG_FILE ? 'file' : 'default');
+    if (source === 'file' && !raw.PORT_APP_CONFIG_FILE) {
+      report('PORT_APP_CONFIG_FILE', 'is required when PORT_APP_CONFIG_SOURCE is file (the path of a port-app-config, YAML or JSON)');
+    }
+    if (source === 'port' && !raw.PORT_INTEGRATION_IDENTIFIER) {
+      report('PORT_INTEGRATION_IDENTIFIER', 'is required when PORT_APP_CONFIG_SOURCE is port (the integration whose config holds the mapping)');
+    }
+  }
   if (s.AZURE_CREDENTIAL === 'emulator' && s.AZURE_ARM_ENDPOINT !== undefined && !isLoopbackUrl(s.AZURE_ARM_ENDPOINT)) {
     report('AZURE_CREDENTIAL', 'emulator works only with a local Resource Graph emulator (AZURE_ARM_ENDPOINT on 127.0.0.1 or localhost)');
   }
@@ -378,6 +399,13 @@ function blobConnection(s: Parsed): BlobConnection | undefined {
     return { blobServiceUri: `https://${s.AzureWebJobsStorage__accountName}.blob.core.windows.net`, ...clientId };
   }
   return undefined;
+}
+
+function mappingSource(s: Parsed): Settings['mapping'] {
+  const source = s.PORT_APP_CONFIG_SOURCE ?? (s.PORT_APP_CONFIG_FILE ? 'file' : 'default');
+  if (source === 'file') return { source, file: s.PORT_APP_CONFIG_FILE };
+  if (source === 'port') return { source, integrationIdentifier: s.PORT_INTEGRATION_IDENTIFIER };
+  return { source: 'default' };
 }
 
 function toSettings(s: Parsed): Settings {
@@ -435,6 +463,7 @@ function toSettings(s: Parsed): Settings {
       ...(blobConnection(s) ? { storage: blobConnection(s)! } : {}),
       resyncMinIntervalMs: s.RESYNC_MIN_INTERVAL,
     },
+    mapping: mappingSource(s),
     logLevel: s.LOG_LEVEL,
   };
 }

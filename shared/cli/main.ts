@@ -14,6 +14,7 @@ import { queueConnectionFrom } from '../azure/storageQueue.js';
 import { checkCommand } from './checkCommand.js';
 import { SETTINGS_SOURCE } from './context.js';
 import { CliExit, EXIT, type CliIo } from './io.js';
+import { registerMappingCommand } from './mappingCommand.js';
 import { reconcileCommand } from './reconcileCommand.js';
 import { statusCommand } from './statusCommand.js';
 
@@ -61,6 +62,8 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .action(async (opts: { json?: boolean }) => {
       setExitCode(await checkCommand(io, opts));
     });
+
+  registerMappingCommand(program, io, setExitCode);
 
   const queueOptions = (command: Command) =>
     command

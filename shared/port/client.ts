@@ -17,6 +17,8 @@ import type {
   EnsureBlueprintsResult,
   PortApi,
   PortEntity,
+  PortIntegration,
+  PortIntegrationApi,
   PortOperationOptions,
   PortRequestCounts,
   SearchOptions,
@@ -91,7 +93,7 @@ interface Blueprint {
 
 const EMPTY_BYTES = Buffer.byteLength('{"entities":[]}');
 
-export class PortClient implements PortApi {
+export class PortClient implements PortApi, PortIntegrationApi {
   private readonly http: PortHttp;
   private readonly logger: Logger;
   private readonly createMissingRelatedEntities: boolean;
@@ -424,6 +426,45 @@ export class PortClient implements PortApi {
     });
     if (response.status === 404) return undefined;
     return response.body?.entity;
+  }
+
+  // ---------------------------------------------------------------- integrations (mappings kept in Port)
+
+  async getIntegration(identifier: string, options: PortOperationOptions = {}): Promise<PortIntegration | undefined> {
+    const response = await this.http.request<{ integration?: PortIntegration }>({
+      method: 'GET',
+      path: `/v1/integration/${encodeURIComponent(identifier)}`,
+      kind: 'other',
+      acceptStatuses: [404],
+      ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
+    });
+    if (response.status === 404) return undefined;
+    return response.body?.integration;
+  }
+
+  async updateIntegrationConfig(identifier: string, config: Record<string, unknown>, options: PortOperationOptions = {}): Promise<PortIntegration> {
+    const response = await this.http.request<{ integration?: PortIntegration }>({
+      method: 'PATCH',
+      path: `/v1/integration/${encodeURIComponent(identifier)}/config`,
+      body: { config },
+      kind: 'other',
+      ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
+    });
+    return response.body?.integration ?? { identifier, config };
+  }
+
+  async createIntegration(
+    integration: { identifier: string; installationAppType: string; version: string; config: Record<string, unknown> },
+    options: PortOperationOptions = {},
+  ): Promise<PortIntegration> {
+    const response = await this.http.request<{ integration?: PortIntegration }>({
+      method: 'POST',
+      path: '/v1/integration',
+      body: { installationId: integration.identifier, installationAppType: integration.installationAppType, version: integration.version, config: integration.config },
+      kind: 'other',
+      ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
+    });
+    return response.body?.integration ?? { identifier: integration.identifier, config: integration.config };
   }
 
   // ---------------------------------------------------------------- blueprints

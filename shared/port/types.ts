@@ -9,6 +9,9 @@ export type RelationValue = string | string[] | null;
 export interface PortEntity {
   identifier: string;
   title?: string;
+  /** Set only by a port-app-config mapping that maps `icon` / `team`. */
+  icon?: string;
+  team?: string | string[];
   properties: Record<string, unknown>;
   relations: Record<string, RelationValue>;
 }
@@ -112,4 +115,25 @@ export interface PortApi {
   ensureBlueprints(blueprints: BlueprintDefinition[], options?: PortOperationOptions): Promise<EnsureBlueprintsResult>;
   /** Requests sent so far by kind (retries included). */
   requestCounts(): PortRequestCounts;
+}
+
+/** A Port integration as GET /v1/integration/{identifier} returns it (`config` holds a port-app-config). */
+export interface PortIntegration {
+  identifier: string;
+  installationId?: string;
+  installationAppType?: string;
+  version?: string;
+  title?: string | null;
+  config?: Record<string, unknown> | null;
+  updatedAt?: string;
+}
+
+/** Reading and writing an integration's config (mappings kept in Port). */
+export interface PortIntegrationApi {
+  /** undefined on 404. */
+  getIntegration(identifier: string, options?: PortOperationOptions): Promise<PortIntegration | undefined>;
+  /** PATCH /v1/integration/{identifier}/config. */
+  updateIntegrationConfig(identifier: string, config: Record<string, unknown>, options?: PortOperationOptions): Promise<PortIntegration>;
+  /** POST /v1/integration, as Port's Ocean framework creates its integrations (not in Port's OpenAPI spec). */
+  createIntegration(integration: { identifier: string; installationAppType: string; version: string; config: Record<string, unknown> }, options?: PortOperationOptions): Promise<PortIntegration>;
 }

@@ -7,6 +7,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CONFIG, SCENARIO_NAMES, type BenchConfig, type ScenarioName } from './config.js';
+import { mappingMarkdown, runMappingBench } from './mapping.js';
 import { runBench } from './run.js';
 import { checkLagSpec, type LagSpec } from '../emulators/resourceGraph/lag.js';
 
@@ -84,6 +85,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--s6-settle-time <duration>', 'EVENT_SETTLE_TIME for S6 (virtual time)', d.s6.settleTime)
     .addOption(new Option('--app <runtime>', 'run the application compiled (dist) or from source (tsx)').choices(['dist', 'source']).default('dist'))
     .option('--verbose', "show the app's logs", false)
+    .option('--mapping-only', 'run only the mapping micro-benchmark (CPU per row per mapping entry)', false)
+    .option('--no-mapping', 'skip the mapping micro-benchmark')
     .exitOverride();
 
   try {
@@ -150,9 +153,18 @@ export async function main(argv: string[]): Promise<number> {
     progress: (line) => process.stderr.write(`[bench] ${line}\n`),
   };
 
+  if (o.mappingOnly) {
+    const mapping = await runMappingBench({ scale: config.scale, seed: config.seed, progress: config.progress });
+    process.stdout.write(mappingMarkdown(mapping));
+    return mapping.rows.some((r) => r.realJqEvaluations > 0 && !r.mapping.includes('real jq')) ? 1 : 0;
+  }
   const { report, notes } = await runBench(config);
   process.stdout.write(toMarkdown(report, notes));
   process.stdout.write('\nTargets (issue #7; reported, not asserted):\n\n' + targetsMarkdown(evaluateTargets(report)));
+  if (o.mapping !== false) {
+    const mapping = await runMappingBench({ scale: config.scale, seed: config.seed, progress: config.progress });
+    process.stdout.write('\n' + mappingMarkdown(mapping));
+  }
   if (typeof o.out === 'string') {
     writeReport(o.out, report);
     process.stderr.write(`[bench] wrote ${o.out}\n`);

@@ -62,14 +62,26 @@ export const DOCUMENTED_DEVIATIONS = [
   'Responses with a status the spec does not list for the route (e.g. 409 on a plain create, 429, 408, 5xx) must have the standard error body {ok:false, error, message?} (port-api.md §7).',
   'DELETE /v1/blueprints/{id}/all-entities may return {ok, migrationId}, and GET /v1/migrations/{id} returns 200 {ok, migration} (port-api.md §3.3).',
   'POST /v1/blueprints/{bp}/entities may omit upsert (the spec marks it required): "A basic create request is noted by providing no query parameters", and answers 409 when the identifier exists (port-docs docs/build-your-software-catalog/custom-integration/api/api.md; port-api.md §4.3).',
+  'GET /v1/integration/{identifier} and PATCH /v1/integration/{identifier}[/config] return 200 {ok, integration} (the spec lists only errors; Port\'s Ocean framework reads response.json()["integration"]).',
 ];
 
-/** Query parameters the spec marks required that Port's docs show as optional, per operation (last deviation above). */
+/** Query parameters the spec marks required that Port's docs show as optional, per operation (the 409 deviation above). */
 const OPTIONAL_BY_DOCS: Record<string, readonly string[]> = {
   'post /v1/blueprints/{blueprint_identifier}/entities': ['upsert'],
 };
 
+const INTEGRATION_OK: Record<string, Schema> = {
+  '200': {
+    type: 'object',
+    properties: { ok: { const: true }, integration: { type: 'object', required: ['identifier'], properties: { identifier: { type: 'string' }, config: { type: ['object', 'null'] } } } },
+    required: ['ok', 'integration'],
+  },
+};
+
 const UNDOCUMENTED_SUCCESS: Record<string, Record<string, Schema>> = {
+  'get /v1/integration/{identifier}': INTEGRATION_OK,
+  'patch /v1/integration/{identifier}': INTEGRATION_OK,
+  'patch /v1/integration/{identifier}/config': INTEGRATION_OK,
   'get /v1/migrations/{migration_id}': {
     '200': {
       type: 'object',

@@ -93,10 +93,10 @@ afterAll(() => {
 });
 
 describe('the production build (tsconfig.build.json)', () => {
-  it('compiles functions/ and shared/ only, without source maps', () => {
+  it('compiles functions/ and shared/ only, without source maps (plus the shipped default mapping)', () => {
     expect(readdirSync(dist).sort()).toEqual(['functions', 'shared']);
     const all = readdirSync(dist, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name);
-    expect(all.filter((n) => !n.endsWith('.js'))).toEqual([]);
+    expect(all.filter((n) => !n.endsWith('.js'))).toEqual(['default-port-app-config.json']);
     for (const entry of readdirSync(path.join(repo, 'functions')).filter((f) => f.endsWith('.ts'))) {
       expect(existsSync(path.join(dist, 'functions', entry.replace(/\.ts$/, '.js'))), entry).toBe(true);
     }

@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PortRequestCounts, PortRequestKind, StoredEntity } from '../../../shared/port/types.js';
 import { CatalogError, PortCatalog, checkEntityId, type EntityInput, type StoredBlueprint } from './catalog.js';
+import { IntegrationRouteError, IntegrationStore } from './integrations.js';
 import { prng } from '../../fixtures/estate.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -128,6 +129,8 @@ export interface PortEmulator {
   /** Switches how merges treat object-valued properties (see PortEmulatorOptions.mergeDepth). */
   setMergeDepth(depth: MergeDepth): void;
   mergeDepth(): MergeDepth;
+  /** Integrations (mappings kept in Port): GET /v1/integration/{id}, PATCH …/config, POST /v1/integration. */
+  integrations: IntegrationStore;
   /** Empties the catalog, tokens, recordings, counters and faults. */
   reset(): void;
 }
@@ -197,6 +200,7 @@ export async function startPortEmulator(options: PortEmulatorOptions = {}): Prom
   let mergeDepth: MergeDepth = checkMergeDepth(options.mergeDepth ?? 'top-level');
 
   let catalog = new PortCatalog(options.clock);
+  let integrations = new IntegrationStore();
   const tokens = new Map<string, TokenRecord>();
   const activeToken = new Map<string, string>();
   const requests: RecordedExchange[] = [];
@@ -399,7 +403,7 @@ export async function startPortEmulator(options: PortEmulatorOptions = {}): Prom
     try {
       route(method, rawPath, url.searchParams, body, req, send);
     } catch (error) {
-      if (error instanceof HttpError || error instanceof CatalogError) return fail(error.status, error.error, error.message);
+      if (error instanceof HttpError || error instanceof CatalogError || error instanceof IntegrationRouteError) return fail(error.status, error.error, error.message);
       throw error;
     }
   }
@@ -529,6 +533,10 @@ export async function startPortEmulator(options: PortEmulatorOptions = {}): Prom
     if (a === 'blueprints' && b !== undefined && c === 'all-entities' && d === undefined && method === 'DELETE') {
       const migrationId = catalog.deleteAllEntities(b, parseBool(query, 'delete_blueprint', false));
       return send(200, { ok: true, migrationId });
+    }
+    if (a === 'integration') {
+      const handled = integrations.handle(method, segments.slice(3), body, actor);
+      if (handled) return send(handled.status, handled.payload);
     }
     if (a === 'migrations' && b !== undefined && c === undefined && method === 'GET') {
       const m = catalog.migrations.get(b);
@@ -687,6 +695,9 @@ export async function startPortEmulator(options: PortEmulatorOptions = {}): Prom
     get catalog() {
       return catalog;
     },
+    get integrations() {
+      return integrations;
+    },
     requests,
     close: () =>
       new Promise<void>((resolve, reject) => {
@@ -741,6 +752,7 @@ export async function startPortEmulator(options: PortEmulatorOptions = {}): Prom
     mergeDepth: () => mergeDepth,
     reset: () => {
       catalog = new PortCatalog(options.clock);
+      integrations = new IntegrationStore();
       tokens.clear();
       activeToken.clear();
       requests.length = 0;
