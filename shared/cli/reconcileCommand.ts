@@ -9,6 +9,8 @@
  * - A run that did not succeed never reads as success: a failed run prints no plan and no summary, only one
  *   `error:` line on stderr (what failed and how to fix it), and the exit code is non-zero.
  */
+import { MappingProvider } from '../mapping/source.js';
+import type { PortIntegrationApi } from '../port/types.js';
 import { randomUUID } from 'node:crypto';
 import type { HeldLock, RunLocks } from '../azure/blobLease.js';
 import { renderPlan, renderSummary } from '../sync/reconcile/report.js';
@@ -65,6 +67,7 @@ export async function reconcileCommand(io: CliIo, options: ReconcileCommandOptio
           graph,
           settings,
           logger,
+          mapping: new MappingProvider({ settings, logger, ...(isIntegrationApi(port) ? { port } : {}) }),
           ...(io.deps?.now ? { now: io.deps.now } : {}),
           onProgress: (p) => progress.update(p),
         },
@@ -173,4 +176,9 @@ function report(io: CliIo, summary: RunSummary, json: boolean, unreadable: strin
     return EXIT.failed;
   }
   return EXIT.ok;
+}
+
+/** The CLI's Port client reads a Port-stored mapping when it can (tests may hand in a narrower one). */
+function isIntegrationApi(port: object): port is PortIntegrationApi {
+  return typeof (port as Partial<PortIntegrationApi>).getIntegration === 'function';
 }

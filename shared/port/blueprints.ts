@@ -107,6 +107,7 @@ export function defaultBlueprints(ids: BlueprintIds = DEFAULT_BLUEPRINT_IDS): Bl
           lastRunDurationMs: { type: 'number', title: 'Duration (ms)' },
           deletionSkippedReason: { type: 'string', title: 'Deletion skipped because' },
           lastError: { type: 'string', title: 'Last error' },
+          mappingProblem: { type: 'string', title: 'Mapping problem (last good mapping in use)' },
           requestedMode: { type: 'string', title: 'Requested resync mode' },
           requestedRunId: { type: 'string', title: 'Requested resync run id' },
           requestedAt: { type: 'string', format: 'date-time', title: 'Resync requested at' },

@@ -2,6 +2,7 @@
  * End-to-end harness for reconciliation: the real Port client and Resource Graph reader over HTTP against both
  * emulators, with the Resource Graph emulator's manual clock as the run's "now".
  */
+import { MappingProvider } from '../../shared/mapping/source.js';
 import { createResourceGraphReader } from '../../shared/azure/resourceGraph.js';
 import type { ArgRow } from '../../shared/azure/types.js';
 import { createLogger, memorySink, type Logger } from '../../shared/log.js';
@@ -80,12 +81,15 @@ export async function startHarness(envOverrides: Record<string, string> = {}): P
     clearRequests();
   };
   const ids = settings.port.blueprints;
+  const mapping = new MappingProvider({ settings, logger, port: portClient });
   const deps = (overrides: Partial<ReconcileDeps> = {}): ReconcileDeps => ({
     port: portClient,
     graph,
     settings,
     logger,
     now: () => arg.now(),
+    // The mapping the app ships (the default port-app-config file, through the jq engine), as in production.
+    mapping,
     ...overrides,
   });
   const catalogOf = (list: (bp: string) => string[]) => ({

@@ -1,10 +1,10 @@
-import type { ArgRow, QueryScope, ResourceGraphApi } from '../../azure/types.js';
+import type { QueryScope, ResourceGraphApi } from '../../azure/types.js';
 import type { Logger } from '../../log.js';
-import { mapRow } from '../../mapping/index.js';
 import type { BlueprintIds } from '../../port/blueprints.js';
 import type { PortApi } from '../../port/types.js';
 import type { Settings } from '../../settings.js';
 import type { EntityMapping } from '../converge/mapping.js';
+import type { MappingProvider } from '../../mapping/source.js';
 import type { CatalogWriter } from '../converge/writer.js';
 import type { BlueprintFields } from '../converge/fingerprint.js';
 
@@ -39,6 +39,11 @@ export interface ReconcileDeps {
   /** The run's notion of "now" (the window end). Tests pass the emulator's clock. */
   now?: () => Date;
   onProgress?: (progress: ReconcileProgress) => void;
+  /**
+   * Where the mapping comes from (PORT_APP_CONFIG_SOURCE, shared/mapping/source.ts), read fresh at each run's start.
+   * Absent: the built-in mapping (shared/mapping/index.ts), which the shipped default file reproduces exactly.
+   */
+  mapping?: Pick<MappingProvider, 'mapping' | 'status'>;
 }
 
 /** What the full and windowed syncs share within one run. */
@@ -117,15 +122,4 @@ export function runProblems(writer: CatalogWriter, unmappedRows: number): Pick<S
   if (permanent > 0) rejectedReasons.push(`${permanent} Port write(s) failed permanently (rejected by Port${example(true)})`);
   if (unmappedRows > 0) rejectedReasons.push(`${unmappedRows} Resource Graph row(s) could not be mapped`);
   return { incompleteReasons, rejectedReasons };
-}
-
-/** Maps a row; one that cannot be mapped is logged and counted in `unmapped`, never fatal to the run. */
-export function mapRowCounted(ctx: Pick<SyncContext, 'ids' | 'logger'>, row: ArgRow, unmapped: { count: number }): ReturnType<typeof mapRow> {
-  try {
-    return mapRow(row, ctx.ids);
-  } catch (error) {
-    unmapped.count += 1;
-    ctx.logger.warn('reconcile could not map a Resource Graph row', { id: row.id, error });
-    return undefined;
-  }
 }

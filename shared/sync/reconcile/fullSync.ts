@@ -1,5 +1,5 @@
 /**
- * Full reconciliation: make Port's three catalog blueprints equal to what Resource Graph shows for the scope.
+ * Full reconciliation: make every blueprint the mapping writes equal to what Resource Graph shows for the scope.
  *
  * 1. Fingerprint what Port holds in scope (identifier → short hash; never whole entities).
  * 2. Stream subscriptions, then resource groups, then resources from Resource Graph page by page; map each row,
@@ -17,7 +17,7 @@ import { changedFields, fingerprint, withExplicitNulls, type BlueprintFields } f
 import { decideDeletions } from './deletionGuard.js';
 import { loadPortSnapshot, type PortSnapshot } from './portSnapshot.js';
 import { subscriptionIdOf } from '../../azure/resourceId.js';
-import { mapRowCounted, runProblems, typeAllowed, type ReconcilePhase, type SyncContext, type SyncOutcome } from './context.js';
+import { runProblems, typeAllowed, type ReconcilePhase, type SyncContext, type SyncOutcome } from './context.js';
 import { prefetch, type Prefetched } from './prefetch.js';
 import { PermanentError } from '../../errors.js';
 import { applyLostSubscriptions, trackLostSubscriptions } from './lostSubscriptions.js';
@@ -73,20 +73,15 @@ async function syncLevels(
         ctx.progress('port-read', 0, portEntitiesRead);
       },
     });
-  const [subscriptions, resourceGroups, resources] = await Promise.all([
-    snapshotOf(ctx.fields.subscription),
-    snapshotOf(ctx.fields.resourceGroup),
-    snapshotOf(ctx.fields.resource),
-  ]);
-  const snapshots: Record<Level, PortSnapshot> = { subscription: subscriptions, resourceGroup: resourceGroups, resource: resources };
-
-  const seen: Record<Level, Set<string>> = { subscription: new Set(), resourceGroup: new Set(), resource: new Set() };
+  const blueprints = ctx.mapping.blueprints;
+  const snapshotList = await Promise.all(blueprints.map((b) => snapshotOf(b.fields)));
+  const snapshots = new Map(snapshotList.map((snapshot) => [snapshot.blueprint, snapshot]));
+  const fieldsOf = new Map(blueprints.map((b) => [b.fields.blueprint, b.fields]));
+  const seen = new Map(blueprints.map((b) => [b.fields.blueprint, new Set<string>()]));
   const subscriptionsWithRows = new Set<string>();
   const unmapped = { count: 0 };
 
   for (const { level, phase } of LEVELS) {
-    const fields = ctx.fields[level];
-    const snapshot = snapshots[level];
     let pages = 0;
     let rows = 0;
     for await (const page of streams[level]) {
@@ -97,25 +92,32 @@ async function syncLevels(
         const subscription = (row.subscriptionId ?? subscriptionOfRow(row.id) ?? '').toLowerCase();
         if (subscription) subscriptionsWithRows.add(subscription);
         if (level === 'resource' && !typeAllowed(row.type, ctx.azure)) continue;
-        // A row we cannot map leaves its entity unseen, so it would look deleted: runProblems holds deletions back.
-        const mapped = mapRowCounted(ctx, row, unmapped);
-        if (!mapped || mapped.blueprint !== fields.blueprint) continue;
-        const identifier = mapped.entity.identifier;
-        if (seen[level].has(identifier)) continue;
-        seen[level].add(identifier);
-        const after = fingerprint(mapped.entity, fields, ctx.detailed);
-        const before = snapshot.fingerprints.get(identifier);
-        if (before === after) {
-          ctx.writer.unchanged(fields.blueprint);
+        // A row we cannot map leaves its entities unseen, so they would look deleted: runProblems holds deletions back.
+        const mapped = ctx.mapping.mapRow(row);
+        if (mapped.error !== undefined) {
+          unmapped.count += 1;
+          ctx.logger.warn('reconcile could not map a Resource Graph row', { id: row.id, reason: mapped.error });
           continue;
         }
-        await ctx.writer.upsert(
-          fields.blueprint,
-          withExplicitNulls(mapped.entity, fields),
-          before === undefined
-            ? { kind: 'create' }
-            : { kind: 'update', ...(ctx.detailed ? { fields: changedFields(before, after, fields) } : {}) },
-        );
+        for (const { blueprint, entity } of mapped.entities) {
+          const fields = fieldsOf.get(blueprint);
+          const seenHere = seen.get(blueprint);
+          if (!fields || !seenHere || seenHere.has(entity.identifier)) continue;
+          seenHere.add(entity.identifier);
+          const after = fingerprint(entity, fields, ctx.detailed);
+          const before = snapshots.get(blueprint)?.fingerprints.get(entity.identifier);
+          if (before === after) {
+            ctx.writer.unchanged(blueprint);
+            continue;
+          }
+          await ctx.writer.upsert(
+            blueprint,
+            withExplicitNulls(entity, fields),
+            before === undefined
+              ? { kind: 'create' }
+              : { kind: 'update', ...(ctx.detailed ? { fields: changedFields(before, after, fields) } : {}) },
+          );
+        }
       }
       ctx.progress(phase, pages, rows);
     }
@@ -126,7 +128,7 @@ async function syncLevels(
 
   const silentSubscriptions: string[] = [];
   const subscriptionsInPort = new Set<string>();
-  for (const snapshot of Object.values(snapshots)) for (const s of snapshot.countBySubscription.keys()) subscriptionsInPort.add(s);
+  for (const snapshot of snapshots.values()) for (const s of snapshot.countBySubscription.keys()) subscriptionsInPort.add(s);
   for (const s of subscriptionsInPort) if (!subscriptionsWithRows.has(s)) silentSubscriptions.push(s);
 
   // A subscription we lost access to drops out of the resolved scope, so its entities are never candidates; the
@@ -134,7 +136,7 @@ async function syncLevels(
   // it shows as Port entities under a subscription outside the scope.
   const unreadable = new Set<string>((ctx.scope.unreadableSubscriptionIds ?? []).map((s) => s.toLowerCase()));
   const allReadable = ctx.azure.subscriptionIds.length === 0 && ctx.azure.managementGroupIds.length === 0;
-  if (allReadable) for (const snapshot of Object.values(snapshots)) for (const s of snapshot.outOfScopeSubscriptions) unreadable.add(s);
+  if (allReadable) for (const snapshot of snapshots.values()) for (const s of snapshot.outOfScopeSubscriptions) unreadable.add(s);
 
   const decision = decideDeletions({
     // Deleting needs a run with no read or write error at all, whether or not a retry could fix it.
@@ -142,10 +144,12 @@ async function syncLevels(
     threshold: ctx.reconcile.deleteThreshold,
     silentSubscriptions,
     unreadableSubscriptions: [...unreadable],
-    blueprints: (['resource', 'resourceGroup', 'subscription'] as const).map((level) => {
-      const snapshot = snapshots[level];
+    // Dependents first: resource-level blueprints, then groups, then subscriptions.
+    blueprints: [...blueprints].reverse().map(({ fields }) => {
+      const snapshot = snapshots.get(fields.blueprint)!;
+      const seenHere = seen.get(fields.blueprint)!;
       const candidates: string[] = [];
-      for (const identifier of snapshot.fingerprints.keys()) if (!seen[level].has(identifier)) candidates.push(identifier);
+      for (const identifier of snapshot.fingerprints.keys()) if (!seenHere.has(identifier)) candidates.push(identifier);
       return { blueprint: snapshot.blueprint, candidates, inScope: snapshot.fingerprints.size };
     }),
   });

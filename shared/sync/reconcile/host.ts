@@ -33,6 +33,8 @@ interface Clients {
   settings: Settings;
   port: ReconcileDeps['port'];
   graph: ReconcileDeps['graph'];
+  /** One per worker, so a mapping stored in Port keeps its last good version between runs. */
+  mapping: NonNullable<ReconcileDeps['mapping']>;
   /** Where the long-lived clients log: the invocation that is running now. */
   setLogger(logger: Logger): void;
 }
@@ -58,10 +60,11 @@ let lastAcceptedResyncAt: number | undefined;
 const DEFAULT_RESYNC_MIN_INTERVAL_MS = 60_000;
 
 async function createClients(): Promise<Clients> {
-  const [{ loadSettings }, { createPortClient }, { createResourceGraphReader }] = await Promise.all([
+  const [{ loadSettings }, { createPortClient }, { createResourceGraphReader }, { MappingProvider }] = await Promise.all([
     import('../../settings.js'),
     import('../../port/client.js'),
     import('../../azure/resourceGraph.js'),
+    import('../../mapping/source.js'),
   ]);
   const settings = loadSettings();
   let current: Logger | undefined;
@@ -71,10 +74,12 @@ async function createClients(): Promise<Clients> {
     warn: (m, f) => current?.warn(m, f),
     error: (m, f) => current?.error(m, f),
   };
+  const port = createPortClient(settings.port, forward);
   return {
     settings,
-    port: createPortClient(settings.port, forward),
+    port,
     graph: createResourceGraphReader(settings.azure, forward),
+    mapping: new MappingProvider({ settings, logger: forward, port }),
     setLogger: (logger) => {
       current = logger;
     },
@@ -89,7 +94,7 @@ const defaultFactory: ReconcileDepsFactory = async (logger) => {
   });
   const c = await clients;
   c.setLogger(logger);
-  return { port: c.port, graph: c.graph, settings: c.settings, logger };
+  return { port: c.port, graph: c.graph, settings: c.settings, logger, mapping: c.mapping };
 };
 
 /** Tests, the sandbox and the bench point the host at emulators; undefined restores production wiring. */

@@ -19,6 +19,8 @@ export interface NextStateInput {
   outcome: SyncOutcome;
   lastRun: LastRun;
   errorMessage?: string;
+  /** The mapping source's complaint, when the last good mapping was used instead of the stored one. */
+  mappingProblem?: string;
 }
 
 /** Pure: the state entity after a run. */
@@ -44,6 +46,7 @@ export function nextSyncState(input: NextStateInput): SyncState {
         ? { deletionSkippedReason: state.deletionSkippedReason }
         : {}),
     ...(input.errorMessage ? { lastError: input.errorMessage } : {}),
+    ...(input.mappingProblem ? { mappingProblem: input.mappingProblem } : {}),
   };
 }
 

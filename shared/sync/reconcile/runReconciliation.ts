@@ -26,7 +26,8 @@ import { runFullSync } from './fullSync.js';
 import { decideMode, type RequestedMode } from './mode.js';
 import { nextSyncState } from './nextState.js';
 import { describeScope, stateIdentifierFor } from './scope.js';
-import { defaultEntityMapping } from '../converge/mapping.js';
+import { defaultEntityMapping, type EntityMapping } from '../converge/mapping.js';
+import { entityMappingFromCatalog } from '../converge/catalogMapping.js';
 import { typeAllowed } from './context.js';
 import { SyncStateStore, type RunCounts, type RunMode, type RunStatus, type SyncState } from './state.js';
 import { runWindowedSync } from './windowedSync.js';
@@ -117,7 +118,18 @@ export async function runReconciliation(deps: ReconcileDeps, request: ReconcileR
   let stateRead = false;
   let failure: unknown;
 
+  let mapping: EntityMapping = defaultEntityMapping({ ids, fields, typeAllowed: (type) => typeAllowed(type, settings.azure) });
+  let reconcileSettings = settings.reconcile;
   try {
+    // A mapping that does not load stops the run here, before anything is read or written.
+    const loaded = deps.mapping ? await timed('loadMapping', () => deps.mapping!.mapping({ fresh: true })) : undefined;
+    if (loaded) {
+      mapping = entityMappingFromCatalog(loaded.mapper, ids, definitions);
+      for (const b of mapping.blueprints) fieldsByBlueprint.set(b.fields.blueprint, b.fields);
+      const threshold = loaded.mapper.settings.entityDeletionThreshold;
+      // A mapping's entityDeletionThreshold replaces DELETE_THRESHOLD, as in Port's own integrations.
+      if (threshold !== undefined) reconcileSettings = { ...settings.reconcile, deleteThreshold: threshold };
+    }
     if (!dryRun) await timed('ensureBlueprints', () => port.ensureBlueprints(definitions, signalOption));
     state = await timed('readState', () => store.read(signalOption));
     stateRead = true;
@@ -141,13 +153,13 @@ export async function runReconciliation(deps: ReconcileDeps, request: ReconcileR
       logger,
       ids,
       fields,
-      mapping: defaultEntityMapping({ ids, fields, typeAllowed: (type) => typeAllowed(type, settings.azure) }),
+      mapping,
       protectUpdatedSince: now.getTime() - CLOCK_SKEW_MARGIN_MS,
       runStartedAt: now,
       scope,
       writer,
       azure: settings.azure,
-      reconcile: settings.reconcile,
+      reconcile: reconcileSettings,
       abortSignal,
       detailed: dryRun,
       progress: (phase: ReconcilePhase, pages: number, items: number) => deps.onProgress?.({ phase, pages, items }),
@@ -216,6 +228,7 @@ export async function runReconciliation(deps: ReconcileDeps, request: ReconcileR
         durationMs: Date.now() - startedWall,
       },
       ...(errorMessage ? { errorMessage } : {}),
+      ...(deps.mapping?.status().problem ? { mappingProblem: deps.mapping.status().problem } : {}),
     });
     try {
       await timed('writeState', async () => {

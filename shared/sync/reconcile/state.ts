@@ -49,6 +49,8 @@ export interface SyncState {
   lastRun?: LastRun;
   deletionSkippedReason?: string;
   lastError?: string;
+  /** Why the stored mapping was not used (the last good one was): an invalid config in Port, or Port unreadable. */
+  mappingProblem?: string;
   pendingRequest?: ResyncRequest;
 }
 
@@ -124,6 +126,8 @@ export function stateFromEntity(entity: StoredEntity, scope: string): SyncState 
   if (skipped) state.deletionSkippedReason = skipped;
   const lastError = str(p.lastError);
   if (lastError) state.lastError = lastError;
+  const mappingProblem = str(p.mappingProblem);
+  if (mappingProblem) state.mappingProblem = mappingProblem;
   const requestedMode = p.requestedMode;
   const requestedRunId = str(p.requestedRunId);
   if (isMode(requestedMode) && requestedRunId) {
@@ -156,6 +160,7 @@ export function stateToProperties(state: SyncState): Record<string, unknown> {
     lastRunDurationMs: run?.durationMs ?? null,
     deletionSkippedReason: state.deletionSkippedReason ?? null,
     lastError: state.lastError ?? null,
+    mappingProblem: state.mappingProblem ?? null,
     requestedMode: state.pendingRequest?.mode ?? null,
     requestedRunId: state.pendingRequest?.runId ?? null,
     requestedAt: state.pendingRequest?.requestedAt ?? null,
