@@ -56,3 +56,23 @@ export function entityMappingFromCatalog(
     },
   };
 }
+
+/**
+ * The mapping in use, replaceable between batches: the real-time path re-reads a mapping kept in Port through a
+ * short cache, and whoever holds this sees the new one at the next batch.
+ */
+export class SwappableMapping implements EntityMapping {
+  constructor(private current: EntityMapping) {}
+  get blueprints(): EntityMapping['blueprints'] {
+    return this.current.blueprints;
+  }
+  mapRow(row: ArgRow): ReturnType<EntityMapping['mapRow']> {
+    return this.current.mapRow(row);
+  }
+  refsOfId(id: string): EntityRef[] {
+    return this.current.refsOfId(id);
+  }
+  use(mapping: EntityMapping): void {
+    this.current = mapping;
+  }
+}

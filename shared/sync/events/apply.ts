@@ -19,6 +19,7 @@ import type { Logger } from '../../log.js';
 import type { BlueprintIds } from '../../port/blueprints.js';
 import type { PortApi } from '../../port/types.js';
 import { createDefaultMapping, type EntityMapping } from '../converge/mapping.js';
+import { SwappableMapping } from '../converge/catalogMapping.js';
 import { applyBatch, type KeyOutcome, type WorkItem } from './applyBatch.js';
 import { MicroBatcher } from './batcher.js';
 import { classifyEvent, targetFromId } from './classify.js';
@@ -59,6 +60,8 @@ export interface EventProcessorDeps {
   blueprints: BlueprintIds;
   /** The mapping every path shares; the built-in one for `blueprints` when absent. */
   mapping?: EntityMapping;
+  /** Asked before every batch for the mapping to use (a mapping kept in Port changes while the worker lives). */
+  mappingSource?: () => Promise<EntityMapping>;
   recheck: RecheckScheduler;
   poison: PoisonQueue;
   logger: Logger;
@@ -121,7 +124,7 @@ export class EventProcessor {
   private readonly followUps: FollowUps;
   /** Event ids applied by this worker → when that was (ms). */
   private readonly appliedEvents = new BoundedMap<string, number>(MEMORY_ENTRIES);
-  private readonly mapping: EntityMapping;
+  private readonly mapping: SwappableMapping;
   private readonly known: KnownStates;
   private readonly observer: FreshObserver;
   readonly watch: RecheckWatch;
@@ -133,7 +136,7 @@ export class EventProcessor {
     if (!(options.settleTimeMs > 0)) throw new Error(`EventProcessor: settleTimeMs must be positive, got ${options.settleTimeMs}`);
     this.counters = deps.counters ?? new EventCounters();
     this.clock = deps.clock ?? systemClock;
-    this.mapping = deps.mapping ?? createDefaultMapping(deps.blueprints, options);
+    this.mapping = new SwappableMapping(deps.mapping ?? createDefaultMapping(deps.blueprints, options));
     this.known = new KnownStates(Math.max(4 * options.settleTimeMs, 10 * 60_000));
     this.watch = new RecheckWatch(
       async (items) => void (await Promise.allSettled([...items].map(([key, item]) => this.batcher.submit(key, item)))),
@@ -284,6 +287,8 @@ export class EventProcessor {
   }
 
   private async processBatch(batch: Map<string, WorkItem>): Promise<Map<string, KeyOutcome | Error>> {
+    // A mapping that cannot be loaded at all fails the batch (the host retries); a bad update keeps the last good one.
+    if (this.deps.mappingSource) this.mapping.use(await this.deps.mappingSource());
     this.followUps.expire(this.clock.now());
     return applyBatch(
       {

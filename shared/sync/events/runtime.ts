@@ -5,7 +5,7 @@
 import type { Settings } from '../../settings.js';
 import type { Logger } from '../../log.js';
 import type { ResourceGraphApi } from '../../azure/types.js';
-import type { PortApi } from '../../port/types.js';
+import type { PortApi, PortIntegrationApi } from '../../port/types.js';
 import { createQueueServiceClient } from '../../azure/storageQueue.js';
 import { EventProcessor, type Clock } from './apply.js';
 import { QueuePoisonMover } from './poison.js';
@@ -57,12 +57,25 @@ export interface EventRuntimeOverrides {
 
 /** The production EventProcessor: Port client, Resource Graph reader, mapping and queues from settings. */
 export async function createEventProcessor(settings: Settings, logger: Logger, overrides: EventRuntimeOverrides = {}): Promise<EventProcessor> {
-  const [{ createPortClient }, { createResourceGraphReader }, { ArmReader }, { ArmReadBudget }, { createAzureCredential }, queues] = await Promise.all([
+  const [
+    { createPortClient },
+    { createResourceGraphReader },
+    { ArmReader },
+    { ArmReadBudget },
+    { createAzureCredential },
+    { MappingProvider },
+    { entityMappingFromCatalog },
+    { defaultBlueprints },
+    queues,
+  ] = await Promise.all([
     import('../../port/client.js'),
     import('../../azure/resourceGraph.js'),
     import('../../azure/armReader.js'),
     import('../../azure/armBudget.js'),
     import('../../azure/credential.js'),
+    import('../../mapping/source.js'),
+    import('../converge/catalogMapping.js'),
+    import('../../port/blueprints.js'),
     overrides.queues ?? createEventQueues(settings.events),
   ]);
   const clock = overrides.clock;
@@ -77,9 +90,21 @@ export async function createEventProcessor(settings: Settings, logger: Logger, o
           logger,
         })
       : undefined;
+  const port = overrides.port ?? createPortClient(settings.port, logger);
+  const provider = new MappingProvider({
+    settings,
+    logger,
+    ...(typeof (port as { getIntegration?: unknown }).getIntegration === 'function' ? { port: port as unknown as PortIntegrationApi } : {}),
+  });
+  const definitions = defaultBlueprints(settings.port.blueprints);
+  const mappingOf = async () => entityMappingFromCatalog((await provider.mapping()).mapper, settings.port.blueprints, definitions);
+  // Loaded once now, so a mapping that cannot load fails the worker's first message, not a later batch.
+  const mapping = await mappingOf();
   return new EventProcessor(
     {
-      port: overrides.port ?? createPortClient(settings.port, logger),
+      port,
+      mapping,
+      mappingSource: mappingOf,
       resourceGraph: overrides.resourceGraph ?? createResourceGraphReader(settings.azure, logger),
       blueprints: settings.port.blueprints,
       recheck: new QueueRecheckScheduler(queues.events),
