@@ -13,7 +13,7 @@
  */
 import pLimit from 'p-limit';
 import { PermanentError } from '../errors.js';
-import { MAX_IDS_PER_LOOKUP, lookupByIdsQuery, type ResourceTypeFilter } from './queries.js';
+import { MAX_IDS_PER_LOOKUP, lookupByIdsQuery, type ExtraColumns, type ResourceTypeFilter } from './queries.js';
 import { normalizeResourceId, parseResourceId } from './resourceId.js';
 import type { ArgOperationOptions, ArgRow, Observation, QueryScope } from './types.js';
 
@@ -27,6 +27,7 @@ export type ReadWhole = (
 export interface ObserveDeps {
   read: ReadWhole;
   filter: ResourceTypeFilter;
+  extraColumns?: ExtraColumns;
   maxConcurrency: number;
   /** Rows per query (targets + witnesses); Resource Graph's page size. Tests lower it. */
   maxRowsPerQuery?: number;
@@ -119,7 +120,7 @@ export async function observeIds(
     }
     const containerIds = [...batch.filter((t) => t.container).map((t) => t.id), ...witnesses];
     const resourceIds = batch.filter((t) => !t.container).map((t) => t.id);
-    const query = lookupByIdsQuery({ resourceIds, containerIds }, deps.filter);
+    const query = lookupByIdsQuery({ resourceIds, containerIds }, deps.filter, deps.extraColumns);
     const subscriptions = [...new Set(batch.map((t) => t.subscription))];
     let read: Awaited<ReturnType<ReadWhole>>;
     try {

@@ -72,20 +72,40 @@ function typeFilterClauses(filter: ResourceTypeFilter, column: string): string[]
 
 const lines = (...parts: (string | string[])[]) => parts.flat().join('\n');
 
+/** Columns a mapping reads beyond the default projections (e.g. `properties`), per level. */
+export interface ExtraColumns {
+  subscription?: readonly string[];
+  resourceGroup?: readonly string[];
+  resource?: readonly string[];
+}
+
+const COLUMN_NAME = /^[A-Za-z][A-Za-z0-9]*$/;
+
+/** `columns` plus the extra ones not already projected; an extra that is not a plain column name is refused. */
+function withExtra(columns: string, extra: readonly string[] = []): string {
+  const present = new Set(columns.split(',').map((c) => c.split('=')[0]!.trim()));
+  const added: string[] = [];
+  for (const column of extra) {
+    if (!COLUMN_NAME.test(column)) throw new RangeError(`not a Resource Graph column name: ${JSON.stringify(column)}`);
+    if (!present.has(column) && !added.includes(column)) added.push(column);
+  }
+  return added.length > 0 ? `${columns}, ${added.join(', ')}` : columns;
+}
+
 function containersQuery(type: string, columns: string): string {
   return lines('resourcecontainers', `| where type =~ ${kqlString(type)}`, `| project ${columns}`, '| order by id asc');
 }
 
-export function subscriptionsQuery(): string {
-  return containersQuery(SUBSCRIPTION_TYPE, SUBSCRIPTION_COLUMNS);
+export function subscriptionsQuery(extra: ExtraColumns = {}): string {
+  return containersQuery(SUBSCRIPTION_TYPE, withExtra(SUBSCRIPTION_COLUMNS, extra.subscription));
 }
 
-export function resourceGroupsQuery(): string {
-  return containersQuery(RESOURCE_GROUP_TYPE, RESOURCE_GROUP_COLUMNS);
+export function resourceGroupsQuery(extra: ExtraColumns = {}): string {
+  return containersQuery(RESOURCE_GROUP_TYPE, withExtra(RESOURCE_GROUP_COLUMNS, extra.resourceGroup));
 }
 
-export function resourcesQuery(filter: ResourceTypeFilter = {}): string {
-  return lines('resources', typeFilterClauses(filter, 'type'), `| project ${RESOURCE_COLUMNS}`, '| order by id asc');
+export function resourcesQuery(filter: ResourceTypeFilter = {}, extra: ExtraColumns = {}): string {
+  return lines('resources', typeFilterClauses(filter, 'type'), `| project ${withExtra(RESOURCE_COLUMNS, extra.resource)}`, '| order by id asc');
 }
 
 /**
@@ -96,6 +116,7 @@ export function resourcesQuery(filter: ResourceTypeFilter = {}): string {
 export function lookupByIdsQuery(
   ids: { resourceIds: readonly string[]; containerIds: readonly string[] },
   filter: ResourceTypeFilter = {},
+  extra: ExtraColumns = {},
 ): string {
   const { resourceIds, containerIds } = ids;
   const total = resourceIds.length + containerIds.length;
@@ -107,12 +128,12 @@ export function lookupByIdsQuery(
     'resources',
     `| where id in~ ${kqlStringList(resourceIds)}`,
     ...typeFilterClauses(filter, 'type'),
-    `| project ${RESOURCE_COLUMNS}`,
+    `| project ${withExtra(RESOURCE_COLUMNS, extra.resource)}`,
   ];
   const containerLeg = (): string[] => [
     'resourcecontainers',
     `| where id in~ ${kqlStringList(containerIds)}`,
-    `| project ${CONTAINER_COLUMNS}`,
+    `| project ${withExtra(CONTAINER_COLUMNS, [...(extra.subscription ?? []), ...(extra.resourceGroup ?? [])])}`,
   ];
   if (containerIds.length === 0) return lines(resourceLeg(), '| order by id asc');
   if (resourceIds.length === 0) return lines(containerLeg(), '| order by id asc');

@@ -25,6 +25,7 @@ import {
   resourcesQuery,
   subscriptionsQuery,
   type ChangeTable,
+  type ExtraColumns,
   type ResourceTypeFilter,
 } from './queries.js';
 import { observeIds } from './observe.js';
@@ -345,6 +346,7 @@ export class ResourceGraphReader implements ResourceGraphApi {
   private readonly filter: ResourceTypeFilter;
   private readonly onTotalRecords: ResourceGraphReaderOptions['onTotalRecords'];
   private queries = 0;
+  private extraColumns: ExtraColumns = {};
 
   constructor(options: ResourceGraphReaderOptions) {
     const batchSize = options.subscriptionBatchSize ?? 200;
@@ -500,15 +502,15 @@ export class ResourceGraphReader implements ResourceGraphApi {
   }
 
   listSubscriptions(scope: QueryScope, options: ArgOperationOptions = {}): AsyncIterable<ArgRow[]> {
-    return this.batched(subscriptionsQuery(), scope, options, 'subscriptions');
+    return this.batched(subscriptionsQuery(this.extraColumns), scope, options, 'subscriptions');
   }
 
   listResourceGroups(scope: QueryScope, options: ArgOperationOptions = {}): AsyncIterable<ArgRow[]> {
-    return this.batched(resourceGroupsQuery(), scope, options, 'resourceGroups');
+    return this.batched(resourceGroupsQuery(this.extraColumns), scope, options, 'resourceGroups');
   }
 
   listResources(scope: QueryScope, options: ArgOperationOptions = {}): AsyncIterable<ArgRow[]> {
-    return this.batched(resourcesQuery(this.filter), scope, options, 'resources');
+    return this.batched(resourcesQuery(this.filter, this.extraColumns), scope, options, 'resources');
   }
 
   async *listChanges(scope: QueryScope, options: ChangesOptions): AsyncIterable<ChangeRow[]> {
@@ -600,10 +602,16 @@ export class ResourceGraphReader implements ResourceGraphApi {
     return result;
   }
 
+  /** Columns the mapping reads beyond the default projections; every later listing and by-id read carries them. */
+  useExtraColumns(extra: ExtraColumns): void {
+    this.extraColumns = extra;
+  }
+
   observe(ids: string[], scope: QueryScope, options: ArgOperationOptions = {}): Promise<Map<string, Observation>> {
     return observeIds(
       {
         filter: this.filter,
+        extraColumns: this.extraColumns,
         maxConcurrency: this.maxConcurrency,
         read: async (query, subscriptions, readOptions) => {
           const rows: ArgRow[] = [];

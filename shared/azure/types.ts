@@ -97,4 +97,6 @@ export interface ResourceGraphApi {
   listChanges(scope: QueryScope, options: ChangesOptions): AsyncIterable<ChangeRow[]>;
   /** Queries (pages) sent so far, retries included. */
   queryCount(): number;
+  /** Columns the mapping reads beyond the default projections (e.g. `properties`), for every later read. */
+  useExtraColumns?(extra: { subscription?: readonly string[]; resourceGroup?: readonly string[]; resource?: readonly string[] }): void;
 }

@@ -87,7 +87,7 @@ export interface CatalogMapper {
   /** targetsOfId for many ids in one batch (one real-jq call for expressions that are not compiled). */
   targetsOfIds(ids: readonly string[]): MappingTarget[][];
   /** Resource Graph columns the mapping reads beyond the app's default projections (e.g. 'properties'). */
-  extraColumns(): string[];
+  extraColumns(level?: MappingLevel): string[];
   /** Entries with their own KQL; the full sync pages each, the other paths run it restricted to ids. */
   graphQueries(): GraphQueryEntry[];
   settings: MappingSettings;

@@ -8,6 +8,8 @@ import { createResourceGraphReader } from '../../shared/azure/resourceGraph.js';
 import { PortClient } from '../../shared/port/client.js';
 import type { StoredEntity } from '../../shared/port/types.js';
 import { EventProcessor } from '../../shared/sync/events/apply.js';
+import type { EntityMapping } from '../../shared/sync/converge/mapping.js';
+import type { ExtraColumns } from '../../shared/azure/queries.js';
 import type { PortEmulator } from '../emulators/port/server.js';
 import { CapturingPoison, CapturingScheduler } from '../events/fakes.js';
 import type { Harness } from '../reconcile/harness.js';
@@ -25,17 +27,23 @@ export function entityFor(port: PortEmulator, blueprint: string, resourceId: str
  * A real-time path next to a reconciliation harness, as in production: its own Port client and Resource Graph
  * reader (another process), the same emulators and the harness's clock.
  */
-export function eventPathFor(h: Harness, settleTimeMs = 90_000): { processor: EventProcessor; close(): Promise<void> } {
+export function eventPathFor(
+  h: Harness,
+  settleTimeMs = 90_000,
+  mapping?: { entities: EntityMapping; extraColumns: ExtraColumns },
+): { processor: EventProcessor; close(): Promise<void> } {
   const port = new PortClient({ ...h.settings.port, logger: h.logger, backoffBaseMs: 5, maxWaitMs: 50 });
   const graph = createResourceGraphReader(h.settings.azure, h.logger, {
     credential: h.arg.credential,
     retry: { maxRetries: 1, retryDelayInMs: 5, maxRetryDelayInMs: 20 },
   });
+  if (mapping) graph.useExtraColumns(mapping.extraColumns);
   const processor = new EventProcessor(
     {
       port,
       resourceGraph: graph,
       blueprints: h.settings.port.blueprints,
+      ...(mapping ? { mapping: mapping.entities } : {}),
       recheck: new CapturingScheduler(),
       poison: new CapturingPoison(),
       logger: h.logger,

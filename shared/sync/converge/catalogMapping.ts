@@ -29,6 +29,11 @@ function fieldsOf(b: MappedBlueprint, ids: BlueprintIds, definitions: ReadonlyMa
   return { blueprint: b.blueprint, fields, include: ['$identifier', ...fields], objectProperties };
 }
 
+/** The Resource Graph columns the mapping reads beyond the default projections, per level. */
+export function extraColumnsOf(mapper: CatalogMapper): { subscription: string[]; resourceGroup: string[]; resource: string[] } {
+  return { subscription: mapper.extraColumns('subscription'), resourceGroup: mapper.extraColumns('resourceGroup'), resource: mapper.extraColumns('resource') };
+}
+
 export function entityMappingFromCatalog(
   mapper: CatalogMapper,
   ids: BlueprintIds,

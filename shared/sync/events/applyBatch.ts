@@ -110,6 +110,7 @@ export async function applyBatch(deps: BatchDeps, policy: RecheckPolicy, batch: 
   );
   const now = deps.now();
   const upsertOf = new Map(result.plan.upserts.map((u) => [u.target, u]));
+  const deleteOf = new Map(result.plan.deletes.map((d) => [d.target, d]));
   const followUps: Promise<void>[] = [];
   const later = (key: string, item: WorkItem, reason: string, kind: 'lag' | 'unproven' = 'lag') =>
     followUps.push(policy.recheck(key, item, reason, now, kind).then((o) => void outcomes.set(key, o)));
@@ -145,9 +146,14 @@ export async function applyBatch(deps: BatchDeps, policy: RecheckPolicy, batch: 
           counters.increment('presentAfterDelete');
           logger.info('resource still present after the settle time of its delete event; keeping Azure state', { resourceId: key });
         }
+        const dropped = deleteOf.get(key);
         if (v.writes > 0 && ref) {
           counters.increment('upserted');
           outcomes.set(key, { status: 'upserted', blueprint: ref.blueprint, identifier: ref.identifier, created: upsert.change.kind === 'create' });
+        } else if (v.writes > 0 && dropped) {
+          // The row is there, but the mapping no longer selects it (a selector turned false): its entity went.
+          counters.increment('deleted');
+          outcomes.set(key, { status: 'deleted', blueprint: dropped.ref.blueprint, identifier: dropped.ref.identifier, cascaded: 0 });
         } else {
           counters.increment('unchangedSkipped');
           const mapped = deps.mapping.refsOfId(key)[0];

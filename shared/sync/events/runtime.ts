@@ -64,7 +64,7 @@ export async function createEventProcessor(settings: Settings, logger: Logger, o
     { ArmReadBudget },
     { createAzureCredential },
     { MappingProvider },
-    { entityMappingFromCatalog },
+    { entityMappingFromCatalog, extraColumnsOf },
     { defaultBlueprints },
     queues,
   ] = await Promise.all([
@@ -97,7 +97,12 @@ export async function createEventProcessor(settings: Settings, logger: Logger, o
     ...(typeof (port as { getIntegration?: unknown }).getIntegration === 'function' ? { port: port as unknown as PortIntegrationApi } : {}),
   });
   const definitions = defaultBlueprints(settings.port.blueprints);
-  const mappingOf = async () => entityMappingFromCatalog((await provider.mapping()).mapper, settings.port.blueprints, definitions);
+  const resourceGraph = overrides.resourceGraph ?? createResourceGraphReader(settings.azure, logger);
+  const mappingOf = async () => {
+    const { mapper } = await provider.mapping();
+    resourceGraph.useExtraColumns?.(extraColumnsOf(mapper));
+    return entityMappingFromCatalog(mapper, settings.port.blueprints, definitions);
+  };
   // Loaded once now, so a mapping that cannot load fails the worker's first message, not a later batch.
   const mapping = await mappingOf();
   return new EventProcessor(
@@ -105,7 +110,7 @@ export async function createEventProcessor(settings: Settings, logger: Logger, o
       port,
       mapping,
       mappingSource: mappingOf,
-      resourceGraph: overrides.resourceGraph ?? createResourceGraphReader(settings.azure, logger),
+      resourceGraph,
       blueprints: settings.port.blueprints,
       recheck: new QueueRecheckScheduler(queues.events),
       poison: new QueuePoisonMover(queues.poison),

@@ -27,7 +27,7 @@ import { decideMode, type RequestedMode } from './mode.js';
 import { nextSyncState } from './nextState.js';
 import { describeScope, stateIdentifierFor } from './scope.js';
 import { defaultEntityMapping, type EntityMapping } from '../converge/mapping.js';
-import { entityMappingFromCatalog } from '../converge/catalogMapping.js';
+import { entityMappingFromCatalog, extraColumnsOf } from '../converge/catalogMapping.js';
 import { typeAllowed } from './context.js';
 import { SyncStateStore, type RunCounts, type RunMode, type RunStatus, type SyncState } from './state.js';
 import { runWindowedSync } from './windowedSync.js';
@@ -125,6 +125,8 @@ export async function runReconciliation(deps: ReconcileDeps, request: ReconcileR
     const loaded = deps.mapping ? await timed('loadMapping', () => deps.mapping!.mapping({ fresh: true })) : undefined;
     if (loaded) {
       mapping = entityMappingFromCatalog(loaded.mapper, ids, definitions);
+      // Rows carry only what the mapping reads: the default mapping adds nothing to the default projections.
+      graph.useExtraColumns?.(extraColumnsOf(loaded.mapper));
       for (const b of mapping.blueprints) fieldsByBlueprint.set(b.fields.blueprint, b.fields);
       const threshold = loaded.mapper.settings.entityDeletionThreshold;
       // A mapping's entityDeletionThreshold replaces DELETE_THRESHOLD, as in Port's own integrations.

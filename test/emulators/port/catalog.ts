@@ -327,6 +327,11 @@ export class PortCatalog {
       };
     }
     if (merged.title === null) delete merged.title;
+    // Port keeps an entity's team(s) as a list; a single team name is accepted too.
+    if (input.team !== undefined) {
+      const teams = input.team === null ? [] : Array.isArray(input.team) ? input.team : [input.team];
+      (merged as StoredEntity & { team?: unknown[] }).team = teams;
+    }
     for (const req of blueprint.schema.required) {
       if (merged.properties?.[req] === undefined || merged.properties[req] === null) {
         throw new CatalogError(422, 'invalid_request', `required property "${req}" is missing`);
