@@ -25,4 +25,28 @@ export function validateSettingsAtStart(
   }
 }
 
-app.hook.appStart(() => validateSettingsAtStart());
+/**
+ * Loads the mapping when it is the shipped default or a file, so an invalid one (every problem named with its entry
+ * and key) fails the start before any run could delete. A mapping kept in Port is checked at each run's start
+ * instead (it can change at any time, and reading it needs Port).
+ */
+export async function validateMappingAtStart(
+  env: Record<string, string | undefined> = process.env,
+  writeError: (line: string) => void = (line) => console.error(line),
+): Promise<void> {
+  const settings = loadSettings(env);
+  if (settings.mapping.source === 'port') return;
+  const [{ MappingProvider }, { createLogger, jsonLineSink }] = await Promise.all([import('../shared/mapping/source.js'), import('../shared/log.js')]);
+  const logger = createLogger(jsonLineSink((line) => console.log(line)), settings.logLevel, { function: 'startup' });
+  try {
+    await new MappingProvider({ settings, logger }).mapping();
+  } catch (error) {
+    writeError(`azure-port-sync cannot start: ${error instanceof Error ? error.message : String(error)}`);
+    throw error;
+  }
+}
+
+app.hook.appStart(async () => {
+  validateSettingsAtStart();
+  await validateMappingAtStart();
+});

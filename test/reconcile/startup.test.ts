@@ -2,6 +2,9 @@
  * functions/startup.ts: settings are validated when the worker starts, and a bad configuration fails the start
  * with every bad key named and no secret echoed.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import funcs from '@azure/functions';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SettingsError } from '../../shared/settings.js';
@@ -54,6 +57,19 @@ describe('validateSettingsAtStart', () => {
   });
 });
 
+describe('validateMappingAtStart', () => {
+  it('fails the start on an invalid mapping file, naming the entry and the key', async () => {
+    const { validateMappingAtStart } = await import('../../functions/startup.js');
+    const dir = mkdtempSync(path.join(tmpdir(), 'mapping-'));
+    const file = path.join(dir, 'bad.yaml');
+    writeFileSync(file, 'resources:\n  - kind: resource\n    selector:\n      query: "true"\n    port:\n      entity:\n        mappings:\n          identifier: .portIdentifier\n          blueprint: \'"x"\'\n          title: .name |||\n');
+    const lines: string[] = [];
+    await expect(validateMappingAtStart({ ...goodEnv, PORT_APP_CONFIG_FILE: file }, (l) => lines.push(l))).rejects.toThrow(/resources\[0\]\.port\.entity\.mappings\.title/);
+    expect(lines[0]).toMatch(/cannot start: .*resources\[0\]\.port\.entity\.mappings\.title/s);
+    await expect(validateMappingAtStart(goodEnv, (l) => lines.push(l))).resolves.toBeUndefined();
+  });
+});
+
 describe('the appStart hook', () => {
   it('is registered on import and fails the start on bad settings', async () => {
     const registered: (() => unknown)[] = [];
@@ -67,12 +83,12 @@ describe('the appStart hook', () => {
 
     const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
     for (const [key, value] of Object.entries(goodEnv)) vi.stubEnv(key, value);
-    expect(() => registered[0]!()).not.toThrow();
+    await expect(registered[0]!()).resolves.toBeUndefined();
 
     vi.stubEnv('PORT_CLIENT_ID', '');
     vi.stubEnv('PORT_CLIENT_SECRET', SECRET);
     // resetModules gave the hook its own copy of the settings module, so match the error by name.
-    expect(() => registered[0]!()).toThrow(expect.objectContaining({ name: 'SettingsError', message: expect.stringContaining('PORT_CLIENT_ID') }));
+    await expect(registered[0]!()).rejects.toThrow(expect.objectContaining({ name: 'SettingsError', message: expect.stringContaining('PORT_CLIENT_ID') }));
     expect(errors).toHaveBeenCalledTimes(1);
     const logged = String(errors.mock.calls[0]![0]);
     expect(logged).toContain('PORT_CLIENT_ID');
