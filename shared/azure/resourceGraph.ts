@@ -346,6 +346,7 @@ export class ResourceGraphReader implements ResourceGraphApi {
   private readonly filter: ResourceTypeFilter;
   private readonly onTotalRecords: ResourceGraphReaderOptions['onTotalRecords'];
   private queries = 0;
+  private unstable = 0;
   private extraColumns: ExtraColumns = {};
 
   constructor(options: ResourceGraphReaderOptions) {
@@ -447,6 +448,9 @@ export class ResourceGraphReader implements ResourceGraphApi {
     let skipToken: string | undefined;
     let firstTotal: number | undefined;
     let page = 0;
+    // Offset paging over a changing estate skips and repeats rows; a total that moves or a row seen twice shows it.
+    const seenIds = listing ? new Set<string>() : undefined;
+    let unstable = false;
     do {
       const operation = 'POST /providers/Microsoft.ResourceGraph/resources';
       let response;
@@ -480,6 +484,7 @@ export class ResourceGraphReader implements ResourceGraphApi {
         firstTotal = response.totalRecords;
         if (listing && typeof firstTotal === 'number') this.onTotalRecords?.(listing, firstTotal);
       } else if (response.totalRecords !== firstTotal) {
+        unstable = true;
         this.logger.warn('Resource Graph totalRecords changed between pages (the estate changed while paging)', {
           firstTotal,
           totalRecords: response.totalRecords,
@@ -489,8 +494,26 @@ export class ResourceGraphReader implements ResourceGraphApi {
       skipToken = response.skipToken;
       options.onPage?.({ page, rows: response.data.length, totalRecords: response.totalRecords, more: Boolean(skipToken) });
       this.logger.debug('Resource Graph page', { page, rows: response.data.length, totalRecords: response.totalRecords });
+      if (seenIds) {
+        for (const row of response.data as ArgRow[]) {
+          const key = typeof row.id === 'string' ? row.id.toLowerCase() : '';
+          if (seenIds.has(key)) unstable = true;
+          seenIds.add(key);
+        }
+      }
       if (response.data.length > 0) yield response.data as ArgRow[];
     } while (skipToken);
+    // A skipped row leaves fewer rows than the total the first page announced.
+    if (seenIds && typeof firstTotal === 'number' && page > 1 && seenIds.size !== firstTotal) unstable = true;
+    if (unstable) {
+      this.unstable += 1;
+      this.logger.warn('a Resource Graph listing changed while it was paged: rows may have been skipped', { listing, pages: page });
+    }
+  }
+
+  /** Listings so far whose pages showed the estate changing underneath (a total that moved, a row seen twice). */
+  unstableListingCount(): number {
+    return this.unstable;
   }
 
   private batched(query: string, scope: QueryScope, options: ArgOperationOptions, listing: ArgListing): AsyncGenerator<ArgRow[]> {

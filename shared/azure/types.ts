@@ -97,6 +97,8 @@ export interface ResourceGraphApi {
   listChanges(scope: QueryScope, options: ChangesOptions): AsyncIterable<ChangeRow[]>;
   /** Queries (pages) sent so far, retries included. */
   queryCount(): number;
+  /** Listings so far that changed while they were paged (rows may have been skipped or repeated). */
+  unstableListingCount?(): number;
   /** Columns the mapping reads beyond the default projections (e.g. `properties`), for every later read. */
   useExtraColumns?(extra: { subscription?: readonly string[]; resourceGroup?: readonly string[]; resource?: readonly string[] }): void;
 }

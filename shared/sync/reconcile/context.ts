@@ -93,6 +93,8 @@ export interface SyncOutcome {
   lostSubscriptions?: Record<string, string>;
   /** Full: the subscriptions this deployment answers for after this run. */
   knownSubscriptions?: string[];
+  /** Full: a listing changed while it was paged (rows may have been skipped): the full sync does not count as done. */
+  listingUnstable?: boolean;
 }
 
 export function typeAllowed(type: string | undefined | null, azure: Pick<Settings['azure'], 'includeResourceTypes' | 'excludeResourceTypes'>): boolean {

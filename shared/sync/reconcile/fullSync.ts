@@ -73,6 +73,7 @@ async function syncLevels(
         ctx.progress('port-read', 0, portEntitiesRead);
       },
     });
+  const unstableBefore = ctx.graph.unstableListingCount?.() ?? 0;
   const blueprints = ctx.mapping.blueprints;
   const snapshotList = await Promise.all(blueprints.map((b) => snapshotOf(b.fields)));
   const snapshots = new Map(snapshotList.map((snapshot) => [snapshot.blueprint, snapshot]));
@@ -124,6 +125,7 @@ async function syncLevels(
     await ctx.writer.flush();
   }
 
+  const listingUnstable = (ctx.graph.unstableListingCount?.() ?? 0) > unstableBefore;
   const beforeDeletion = runProblems(ctx.writer, unmapped.count);
 
   const silentSubscriptions: string[] = [];
@@ -175,9 +177,15 @@ async function syncLevels(
   if (proof.inconclusive > 0) {
     problems.incompleteReasons.push(`${proof.inconclusive} stale candidate(s) could not be proven absent (an inconclusive Resource Graph read)`);
   }
+  if (listingUnstable) {
+    // A row skipped by the paging was neither written nor (thanks to the proof) deleted, and no change record will
+    // name it: the full sync must run again. Windows keep going meanwhile (backoff, nextState.ts).
+    problems.rejectedReasons.push('the Resource Graph listing changed while it was paged, so rows may have been skipped; the full sync is repeated');
+  }
   return {
     ...problems,
     ...(decision.skippedReason ? { deletionSkippedReason: decision.skippedReason } : {}),
+    ...(listingUnstable ? { listingUnstable: true } : {}),
     lostSubscriptions,
     knownSubscriptions: responsible.filter((s) => !expired.has(s)).sort(),
   };

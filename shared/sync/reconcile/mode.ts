@@ -24,14 +24,15 @@ export function decideMode(
   const cursor = parseTime(state.cursor);
   if (cursor === undefined) return { mode: 'full', reason: 'no change cursor (no complete run yet)' };
   const lastFull = parseTime(state.lastFullSyncAt);
-  if (lastFull === undefined) return { mode: 'full', reason: 'no completed full sync recorded' };
+  const retryAt = parseTime(state.fullSyncRetryAt);
+  const backingOff = retryAt !== undefined && now.getTime() < retryAt;
+  if (lastFull === undefined && !backingOff) return { mode: 'full', reason: 'no completed full sync recorded' };
   if (now.getTime() - cursor > reconcile.maxChangeWindowMs) {
     return { mode: 'full', reason: `cursor ${state.cursor} is older than MAX_CHANGE_WINDOW` };
   }
-  if (now.getTime() - lastFull >= reconcile.fullSyncIntervalMs) {
+  if (lastFull === undefined || now.getTime() - lastFull >= reconcile.fullSyncIntervalMs) {
     // A full sync that keeps failing must not stop the windows: wait out its backoff with windowed runs.
-    const retryAt = parseTime(state.fullSyncRetryAt);
-    if (retryAt !== undefined && now.getTime() < retryAt) {
+    if (backingOff) {
       return {
         mode: 'window',
         reason: `full sync due, but the last ${state.fullSyncFailures ?? 1} attempt(s) failed; next attempt at ${state.fullSyncRetryAt}`,

@@ -26,16 +26,18 @@ export interface NextStateInput {
 /** Pure: the state entity after a run. */
 export function nextSyncState(input: NextStateInput): SyncState {
   const { previous: state, mode, advance, now, outcome } = input;
+  // A full sync whose listing shifted under it may have missed rows: it does not count as done, and is retried.
+  const fullDone = advance && mode === 'full' && !outcome.listingUnstable;
   return {
     identifier: input.identifier,
     scope: input.scope,
     ...(advance ? { cursor: now.toISOString() } : state?.cursor ? { cursor: state.cursor } : {}),
-    ...(advance && mode === 'full'
+    ...(fullDone
       ? { lastFullSyncAt: now.toISOString() }
       : state?.lastFullSyncAt
         ? { lastFullSyncAt: state.lastFullSyncAt }
         : {}),
-    ...fullSyncBackoff(mode, advance, state, now, input.fullSyncIntervalMs),
+    ...fullSyncBackoff(mode, fullDone, state, now, input.fullSyncIntervalMs),
     ...subscriptionMemory(outcome, state),
     lastRun: input.lastRun,
     ...(mode === 'full'
