@@ -5,9 +5,10 @@
  *   .deploy/app.zip   the same files, for `az functionapp deployment source config-zip`
  *
  * The package holds only what the Functions host runs: host.json, a package.json cut down to what the runtime
- * reads, the compiled functions/ and shared/ (dist/, no source maps), and the production dependencies as
- * `npm ls --omit=dev` lists them from the installed node_modules (so nothing is downloaded again, and no dev or
- * optional-only tool rides along). test/infra/package.test.ts checks the listing.
+ * reads, the compiled functions/ and shared/ with the JSON assets the build copies next to them (dist/, no source
+ * maps), and the production dependencies as `npm ls --omit=dev` lists them from the installed node_modules (so
+ * nothing is downloaded again, and no dev or optional-only tool rides along). test/infra/package.test.ts checks the
+ * listing and starts the written package in plain Node.
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -54,6 +55,11 @@ function walk(dir: string, skip: (relative: string, isDirectory: boolean) => boo
 
 const toPosix = (p: string) => p.split(path.sep).join('/');
 
+/** A file of the production build the app needs at run time: compiled code or an asset it imports (JSON). */
+export function isRuntimeBuildFile(relative: string): boolean {
+  return /\.(js|json)$/.test(relative);
+}
+
 export interface PlanOptions {
   /** The production build to take (default `<root>/dist`). */
   distDir?: string;
@@ -72,7 +78,9 @@ export function packagePlan(root: string, options: PlanOptions = {}): PackageFil
   for (const part of ['functions', 'shared']) {
     const dir = path.join(distDir, part);
     if (!existsSync(dir)) throw new Error(`${dir} is missing: run the production build first (npm run build)`);
-    for (const file of walk(dir, (rel, isDir) => !isDir && !rel.endsWith('.js'))) {
+    // The compiled code and every asset the build put next to it (tsc copies JSON the code imports, such as
+    // shared/mapping/default-port-app-config.json, which the worker loads at start); never maps or declarations.
+    for (const file of walk(dir, (rel, isDir) => !isDir && !isRuntimeBuildFile(rel))) {
       files.push({ to: `dist/${part}/${toPosix(path.relative(dir, file))}`, from: file });
     }
   }
@@ -87,8 +95,8 @@ export function packagePlan(root: string, options: PlanOptions = {}): PackageFil
   return files.sort((a, b) => a.to.localeCompare(b.to));
 }
 
-/** Writes the files into `outDir` (emptied first) and returns the zip's path next to it. */
-export function writePackage(files: PackageFile[], outDir: string, zipPath: string): { files: number; bytes: number } {
+/** Writes the files into `outDir` (emptied first) and, when `zipPath` is given, the same files as a zip there. */
+export function writePackage(files: PackageFile[], outDir: string, zipPath?: string): { files: number; bytes: number } {
   rmSync(outDir, { recursive: true, force: true });
   const zip: Zippable = {};
   let bytes = 0;
@@ -97,12 +105,18 @@ export function writePackage(files: PackageFile[], outDir: string, zipPath: stri
     mkdirSync(path.dirname(target), { recursive: true });
     if (file.from) cpSync(file.from, target);
     else writeFileSync(target, file.content ?? '');
+    if (zipPath === undefined) {
+      bytes += statSync(target).size;
+      continue;
+    }
     const data = readFileSync(target);
     bytes += data.length;
     zip[file.to] = [data, { mtime: statSync(target).mtime }];
   }
-  mkdirSync(path.dirname(zipPath), { recursive: true });
-  writeFileSync(zipPath, zipSync(zip, { level: 6 }));
+  if (zipPath !== undefined) {
+    mkdirSync(path.dirname(zipPath), { recursive: true });
+    writeFileSync(zipPath, zipSync(zip, { level: 6 }));
+  }
   return { files: files.length, bytes };
 }
 

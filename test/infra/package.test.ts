@@ -5,7 +5,7 @@
  * node_modules, so the test runs offline.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -70,7 +70,7 @@ function packageProblems(files: PackageFile[]): string[] {
   for (const f of files) {
     const top = f.to.split('/')[0]!;
     if (!['host.json', 'package.json', 'dist', 'node_modules'].includes(top)) problems.push(`${f.to}: not part of the app`);
-    if (f.to.startsWith('dist/') && !/^dist\/(functions|shared)\/.+\.js$/.test(f.to)) problems.push(`${f.to}: only compiled functions/ and shared/ belong in dist/`);
+    if (f.to.startsWith('dist/') && !/^dist\/(functions|shared)\/.+\.(js|json)$/.test(f.to)) problems.push(`${f.to}: only compiled functions/ and shared/ (and their JSON assets) belong in dist/`);
     const name = packageNameOf(f.to);
     if (name === 'azure-functions-core-tools') problems.push(`${f.to}: Core Tools must never ship`);
     else if (name && devOnly.includes(name)) problems.push(`${f.to}: ${name} is a dev dependency`);
@@ -160,6 +160,128 @@ describe('the deployable package', () => {
   });
 });
 
+/**
+ * Stands in for the Functions host inside the package folder, with plain Node (no tsx, no vitest): fakes the host's
+ * core API (`@azure/functions-core`, which exists only inside the worker), imports every entry file in
+ * dist/functions as the worker does, runs the appStart hooks they register (settings and the default mapping are
+ * loaded there), then imports every other module in dist/ (the entry files load those on the first invocation).
+ * Prints one JSON line: what was registered and every failure.
+ */
+const HOST_STAND_IN = `
+import Module from 'node:module';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const app = process.argv[2];
+const functions = [];
+const hooks = [];
+const failures = [];
+const fakePath = path.join(app, '__functions_core_stand_in__.js');
+const original = Module._resolveFilename;
+Module._resolveFilename = function (request, ...rest) {
+  return request === '@azure/functions-core' ? fakePath : original.call(this, request, ...rest);
+};
+const fake = new Module(fakePath);
+fake.filename = fakePath;
+fake.loaded = true;
+let model;
+fake.exports = {
+  version: '4.99.0-stand-in',
+  setProgrammingModel: (m) => { model = m; },
+  getProgrammingModel: () => model,
+  registerFunction: (metadata) => { functions.push(metadata.name); return { dispose() {} }; },
+  registerHook: (name, callback) => { hooks.push({ name, callback }); return { dispose() {} }; },
+  log: () => {},
+};
+Module._cache[fakePath] = fake;
+
+const message = (error) => (error instanceof Error ? error.message : String(error)).split('\\n')[0];
+const dist = path.join(app, 'dist');
+const entries = readdirSync(path.join(dist, 'functions')).filter((f) => f.endsWith('.js')).sort();
+for (const entry of entries) {
+  try {
+    await import(pathToFileURL(path.join(dist, 'functions', entry)).href);
+  } catch (error) {
+    failures.push('dist/functions/' + entry + ': ' + message(error));
+  }
+}
+for (const hook of hooks.filter((h) => h.name === 'appStart')) {
+  try {
+    await hook.callback({ hookData: {} });
+  } catch (error) {
+    failures.push('appStart hook: ' + message(error));
+  }
+}
+const modules = readdirSync(dist, { recursive: true }).map(String).filter((f) => f.endsWith('.js')).sort();
+for (const file of modules) {
+  try {
+    await import(pathToFileURL(path.join(dist, file)).href);
+  } catch (error) {
+    failures.push('dist/' + file.split(path.sep).join('/') + ': ' + message(error));
+  }
+}
+console.log(JSON.stringify({ entries, functions: functions.sort(), hooks: hooks.map((h) => h.name), modules: modules.length, failures }));
+process.exit(0);
+`;
+
+describe('the packaged app loads', () => {
+  it('ships every non-TypeScript file under functions/ and shared/ (assets the code reads at run time)', () => {
+    const assets = ['functions', 'shared'].flatMap((part) =>
+      readdirSync(path.join(repo, part), { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile() && !e.name.endsWith('.ts'))
+        .map((e) => path.relative(repo, path.join(e.parentPath, e.name)).split(path.sep).join('/')),
+    );
+    expect(assets).toContain('shared/mapping/default-port-app-config.json');
+    const shipped = new Set(files.map((f) => f.to));
+    expect(assets.filter((a) => !shipped.has(`dist/${a}`))).toEqual([]);
+  });
+
+  it('starts in plain Node from the package folder with only its production node_modules', () => {
+    // Every file of the plan is put in a folder under the system temp dir, which has no node_modules above it:
+    // every import resolves inside the package, as it does on the Function App. Files are hard-linked where the
+    // file system allows (copying ~10k dependency files takes longer than the check); writePackage's own copy is
+    // tested above.
+    const out = mkdtempSync(path.join(tmpdir(), 'aps-load-'));
+    try {
+      const app = path.join(out, 'app');
+      const made = new Set<string>();
+      for (const file of files) {
+        const target = path.join(app, ...file.to.split('/'));
+        const dir = path.dirname(target);
+        if (!made.has(dir)) mkdirSync(dir, { recursive: true });
+        made.add(dir);
+        if (file.from === undefined) writeFileSync(target, file.content ?? '');
+        else {
+          try {
+            linkSync(file.from, target);
+          } catch {
+            copyFileSync(file.from, target);
+          }
+        }
+      }
+      const harness = path.join(out, 'host-stand-in.mjs');
+      writeFileSync(harness, HOST_STAND_IN);
+      const env: Record<string, string> = {
+        PATH: process.env.PATH ?? '',
+        HOME: out,
+        PORT_CLIENT_ID: 'client-id',
+        PORT_CLIENT_SECRET: 'client-secret',
+        AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+      };
+      const stdout = execFileSync(process.execPath, [harness, app], { cwd: app, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+      const report = JSON.parse(stdout.trim().split('\n').at(-1)!) as { entries: string[]; functions: string[]; hooks: string[]; modules: number; failures: string[] };
+      expect(report.failures).toEqual([]);
+      expect(report.entries).toEqual(readdirSync(path.join(repo, 'functions')).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, '.js')).sort());
+      expect(report.functions).toEqual(['reconcile', 'resourceEvents', 'resync']);
+      expect(report.hooks).toContain('appStart');
+      expect(report.modules).toBe(files.filter((f) => /^dist\/.*\.js$/.test(f.to)).length);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
 describe('the package check', () => {
   it('reports tests, sources, dev dependencies and Core Tools', () => {
     const bad: PackageFile[] = [
@@ -172,8 +294,8 @@ describe('the package check', () => {
     ];
     expect(packageProblems(bad)).toEqual([
       'test/settings.test.js: not part of the app',
-      'dist/test/bench/app.js: only compiled functions/ and shared/ belong in dist/',
-      'dist/shared/settings.js.map: only compiled functions/ and shared/ belong in dist/',
+      'dist/test/bench/app.js: only compiled functions/ and shared/ (and their JSON assets) belong in dist/',
+      'dist/shared/settings.js.map: only compiled functions/ and shared/ (and their JSON assets) belong in dist/',
       'node_modules/vitest/package.json: vitest is a dev dependency',
       'node_modules/azure-functions-core-tools/lib/main.js: Core Tools must never ship',
     ]);
