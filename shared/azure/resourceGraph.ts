@@ -29,6 +29,7 @@ import {
   type ResourceTypeFilter,
 } from './queries.js';
 import { observeIds } from './observe.js';
+import { userFullSyncQuery, userLookupQuery, validateUserQuery } from './userQueries.js';
 import { normalizeResourceId, parseResourceId } from './resourceId.js';
 import type {
   ArgOperationOptions,
@@ -73,7 +74,7 @@ export interface QueryPagesOptions extends ArgOperationOptions {
 }
 
 /** Which listing a query belongs to (the reconcile progress phases use the same names). */
-export type ArgListing = 'scope' | 'subscriptions' | 'resourceGroups' | 'resources' | 'changes' | 'lookup';
+export type ArgListing = 'scope' | 'subscriptions' | 'resourceGroups' | 'resources' | 'changes' | 'lookup' | 'graphQuery';
 
 /** A query's scope as Resource Graph takes it. */
 export interface RequestScope {
@@ -623,6 +624,44 @@ export class ResourceGraphReader implements ResourceGraphApi {
       ),
     );
     return result;
+  }
+
+  listUserQuery(query: string, scope: QueryScope, options: ArgOperationOptions = {}): AsyncIterable<ArgRow[]> {
+    return this.batched(userFullSyncQuery(query), scope, options, 'graphQuery');
+  }
+
+  async lookupUserQuery(
+    query: string,
+    ids: readonly string[],
+    witnesses: readonly string[],
+    subscriptions: readonly string[],
+    options: ArgOperationOptions = {},
+  ): Promise<{ rows: ArgRow[]; singlePage: boolean }> {
+    const rows: ArgRow[] = [];
+    let pages = 0;
+    let consistent = true;
+    const onPage = (page: { rows: number; totalRecords: number; more: boolean }) => {
+      pages += 1;
+      if (page.more || page.rows !== page.totalRecords) consistent = false;
+    };
+    for await (const page of this.queryPages(userLookupQuery(query, ids, witnesses), { subscriptions: [...subscriptions] }, { ...options, onPage })) {
+      rows.push(...page);
+    }
+    return { rows, singlePage: consistent && pages <= 1 };
+  }
+
+  private readonly probed = new Set<string>();
+
+  /** Probes each distinct query once per reader (a passing probe is remembered; a failing one is tried again). */
+  async probeUserQuery(query: string, scope: QueryScope, options: ArgOperationOptions = {}): Promise<string[]> {
+    if (this.probed.has(query) || scope.subscriptionIds.length === 0) return [];
+    const problems = await validateUserQuery(query, {
+      graph: { queryPages: (q, s, o) => this.queryPages(q, s, o) },
+      scope: { subscriptions: scope.subscriptionIds.slice(0, this.batchSize) },
+      ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
+    });
+    if (problems.length === 0) this.probed.add(query);
+    return problems;
   }
 
   /** Columns the mapping reads beyond the default projections; every later listing and by-id read carries them. */

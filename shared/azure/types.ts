@@ -99,6 +99,24 @@ export interface ResourceGraphApi {
   queryCount(): number;
   /** Listings so far that changed while they were paged (rows may have been skipped or repeated). */
   unstableListingCount?(): number;
+  /**
+   * A mapping entry's own KQL (`selector.graphQuery`, shared/azure/userQueries.ts), paged over the scope ordered by
+   * id, like the app's listings (throws on any partial read; a listing that shifted counts in unstableListingCount).
+   */
+  listUserQuery?(query: string, scope: QueryScope, options?: ArgOperationOptions): AsyncIterable<ArgRow[]>;
+  /**
+   * The user's query restricted to `ids`, with the `resourcecontainers` rows of `witnesses` in the same single read
+   * (userLookupQuery): whether the result was one self-consistent page, as in observe().
+   */
+  lookupUserQuery?(
+    query: string,
+    ids: readonly string[],
+    witnesses: readonly string[],
+    subscriptions: readonly string[],
+    options?: ArgOperationOptions,
+  ): Promise<{ rows: ArgRow[]; singlePage: boolean }>;
+  /** The zero-row probe of a user query through Resource Graph (userProbeQuery): its problems, none when it runs. */
+  probeUserQuery?(query: string, scope: QueryScope, options?: ArgOperationOptions): Promise<string[]>;
   /** Columns the mapping reads beyond the default projections (e.g. `properties`), for every later read. */
   useExtraColumns?(extra: { subscription?: readonly string[]; resourceGroup?: readonly string[]; resource?: readonly string[] }): void;
 }

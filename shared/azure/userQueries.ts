@@ -8,6 +8,7 @@
  * it no longer returns is gone for that entry. So the query must not cut the estate short (`take`, `limit`, `top`,
  * `sample`: a full sync would delete the rest) nor fan one resource out into several rows (`mv-expand`).
  */
+import { RetryableError } from '../errors.js';
 import { kqlString, MAX_IDS_PER_LOOKUP, RESOURCE_COLUMNS, RESOURCE_GROUP_COLUMNS, SUBSCRIPTION_COLUMNS } from './queries.js';
 import type { ArgOperationOptions, ArgRow } from './types.js';
 
@@ -24,11 +25,19 @@ export function userFullSyncQuery(query: string): string {
   return `${query.trim()}\n| order by id asc`;
 }
 
-/** The user's query restricted to up to 1000 ids (any casing matches). */
-export function userLookupQuery(query: string, ids: readonly string[]): string {
+/**
+ * The user's query restricted to up to 1000 ids (any casing matches). With `witnesses` (subscription and resource
+ * group ids), their `resourcecontainers` rows are added to the same result (`project id` only): an id the query did
+ * not return while its subscription's or group's row came back in that same read is proven not selected by the query
+ * (its scope was readable), as observe.ts proves absence. Ids and witnesses together stay within 1000 rows.
+ */
+export function userLookupQuery(query: string, ids: readonly string[], witnesses: readonly string[] = []): string {
   if (ids.length === 0) throw new RangeError('userLookupQuery needs at least one id');
-  if (ids.length > MAX_IDS_PER_LOOKUP) throw new RangeError(`userLookupQuery takes at most ${MAX_IDS_PER_LOOKUP} ids per query, got ${ids.length}`);
-  return `${query.trim()}\n| where id in~ (${ids.map(kqlString).join(', ')})\n| order by id asc`;
+  if (ids.length + witnesses.length > MAX_IDS_PER_LOOKUP) {
+    throw new RangeError(`userLookupQuery takes at most ${MAX_IDS_PER_LOOKUP} ids per query (witnesses included), got ${ids.length + witnesses.length}`);
+  }
+  const proof = witnesses.length > 0 ? `\n| union (resourcecontainers | where id in~ (${witnesses.map(kqlString).join(', ')}) | project id)` : '';
+  return `${query.trim()}\n| where id in~ (${ids.map(kqlString).join(', ')})${proof}\n| order by id asc`;
 }
 
 /** Zero rows (no id is empty), but Resource Graph still parses the query, resolves its tables and checks `id`. */
@@ -86,6 +95,8 @@ export async function validateUserQuery(
         if (page.length > 0) problems.push('the zero-row probe returned rows');
       }
     } catch (error) {
+      // Throttling or an unreachable service says nothing about the query: the caller retries later.
+      if (error instanceof RetryableError || (error instanceof Error && error.name === 'AbortError')) throw error;
       problems.push(`Resource Graph rejected it (zero-row probe): ${error instanceof Error ? error.message : String(error)}`);
     }
   }

@@ -257,10 +257,11 @@ export class JqCatalogMapper implements CatalogMapper {
     return this.targetsOfIds([id])[0]!;
   }
 
-  targetsOfIds(ids: readonly string[]): MappingTarget[][] {
+  targetsOfIds(ids: readonly string[], options: { entry?: number } = {}): MappingTarget[][] {
     const out: MappingTarget[][] = ids.map(() => []);
     const identities = ids.map((id) => identityOf(id));
     for (const entry of this.entries) {
+      if (options.entry !== undefined && entry.index !== options.entry) continue;
       const matched = identities.flatMap((identity, i) => (identity && matches(entry.spec, identity) ? [i] : []));
       if (matched.length === 0) continue;
       const identifiers = this.identifiersOnIdOnly(entry, matched.map((i) => identities[i]!));

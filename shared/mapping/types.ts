@@ -84,8 +84,11 @@ export interface CatalogMapper {
    * on the id-only row, for every entry whose kind could match the id.
    */
   targetsOfId(id: string): MappingTarget[];
-  /** targetsOfId for many ids in one batch (one real-jq call for expressions that are not compiled). */
-  targetsOfIds(ids: readonly string[]): MappingTarget[][];
+  /**
+   * targetsOfId for many ids in one batch (one real-jq call for expressions that are not compiled); with `entry`,
+   * only that entry's targets (a graphQuery entry whose query no longer returns the id).
+   */
+  targetsOfIds(ids: readonly string[], options?: { entry?: number }): MappingTarget[][];
   /** Resource Graph columns the mapping reads beyond the app's default projections (e.g. 'properties'). */
   extraColumns(level?: MappingLevel): string[];
   /** Entries with their own KQL; the full sync pages each, the other paths run it restricted to ids. */

@@ -218,6 +218,15 @@ describe('mapping rows', () => {
     expect(mapper.extraColumns()).toEqual([]);
   });
 
+  it('a graphQuery that would cut the estate short or fan a resource out is refused at load, naming the entry', async () => {
+    expect(await problems(`resources:${entry('resource', SIMPLE)}${entry('resource', SIMPLE, "query: 'true'\n      graphQuery: resources | take 10")}`)).toEqual([
+      'resources[1].selector.graphQuery: uses take, which returns only part of the estate; a full sync would then delete the rest',
+    ]);
+    expect(await problems(`resources:${entry('resource', SIMPLE, "query: 'true'\n      graphQuery: 'resources | mv-expand zones'")}`)).toEqual([
+      'resources[0].selector.graphQuery: uses mv-expand, which can give one resource several rows; the mapping needs one row per id',
+    ]);
+  });
+
   it('normalises graphQuery blocks the way Port’s Resource Graph integration does', () => {
     expect(normalizeGraphQuery('"\n    resources\n    | project id\n      , name\n"')).toBe('resources\n| project id\n  , name');
     expect(normalizeGraphQuery("'resources'")).toBe('resources');

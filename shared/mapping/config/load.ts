@@ -5,6 +5,7 @@
  * with any problem never produces a mapper, so a bad mapping can never start a run that deletes.
  */
 import { RESOURCE_GROUP_TYPE, SUBSCRIPTION_TYPE } from '../../azure/queries.js';
+import { userQueryTextProblems } from '../../azure/userQueries.js';
 import type { BlueprintIds } from '../../port/blueprints.js';
 import { JqEngine, type JqExpression } from '../jq/engine.js';
 import type { Json } from '../jq/values.js';
@@ -151,6 +152,7 @@ function compileEntry(raw: RawEntry, index: number, engine: JqEngine, problems: 
   if (raw.selector.graphQuery !== undefined) {
     graphQuery = normalizeGraphQuery(raw.selector.graphQuery);
     if (graphQuery === '') problems.push({ path: at('selector', 'graphQuery'), message: 'must not be empty' });
+    else for (const message of userQueryTextProblems(graphQuery)) problems.push({ path: at('selector', 'graphQuery'), message });
     if (spec?.level === 'subscription') problems.push({ path: at('selector', 'graphQuery'), message: 'is not supported on subscription entries (subscriptions are read from Resource Graph by the app)' });
   }
   if (problems.length > before) return undefined;

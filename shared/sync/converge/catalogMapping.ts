@@ -13,7 +13,7 @@ import type { CatalogMapper, MappedBlueprint } from '../../mapping/types.js';
 import type { BlueprintIds } from '../../port/blueprints.js';
 import type { BlueprintDefinition } from '../../port/types.js';
 import type { BlueprintFields } from './fingerprint.js';
-import type { EntityMapping, EntityRef, Level } from './mapping.js';
+import type { EntityMapping, EntityRef, GraphQuerySource, Level, RowMapping } from './mapping.js';
 
 const APP_MANAGED_SUBSCRIPTION_PROPERTIES = ['notVisibleSince'];
 
@@ -43,24 +43,38 @@ export function entityMappingFromCatalog(
   const mapped = mapper.blueprints();
   const levelOf = new Map<string, Level>(mapped.map((b) => [b.blueprint, b.level]));
   const ref = (blueprint: string, identifier: string): EntityRef => ({ blueprint, identifier, level: levelOf.get(blueprint) ?? 'resource' });
+  const convert = (result: RowMappingOfCatalog | undefined): RowMapping => {
+    if (!result) return { entities: [], unselected: [], error: 'the mapping returned nothing for the row' };
+    if (result.rejected.length > 0) {
+      return { entities: [], unselected: [], error: result.rejected.map((r) => r.reason).join('; ') };
+    }
+    return {
+      entities: result.entities.map((e) => ({ blueprint: e.blueprint, level: levelOf.get(e.blueprint) ?? 'resource', entity: e.entity })),
+      unselected: result.unselected.map((t) => ref(t.blueprint, t.identifier)),
+    };
+  };
+  const graphQueries: GraphQuerySource[] = mapper.graphQueries().flatMap((g) =>
+    g.level === 'subscription' ? [] : [{ entry: g.entry, level: g.level, query: g.query }],
+  );
   return {
     blueprints: mapped.map((b) => ({ level: b.level, fields: fieldsOf(b, ids, byId) })),
     mapRow(row: ArgRow) {
-      const [result] = mapper.mapRows([row]);
-      if (!result) return { entities: [], unselected: [], error: 'the mapping returned nothing for the row' };
-      if (result.rejected.length > 0) {
-        return { entities: [], unselected: [], error: result.rejected.map((r) => r.reason).join('; ') };
-      }
-      return {
-        entities: result.entities.map((e) => ({ blueprint: e.blueprint, level: levelOf.get(e.blueprint) ?? 'resource', entity: e.entity })),
-        unselected: result.unselected.map((t) => ref(t.blueprint, t.identifier)),
-      };
+      return convert(mapper.mapRows([row])[0]);
     },
     refsOfId(id: string) {
       return mapper.targetsOfId(id).map((t) => ref(t.blueprint, t.identifier));
     },
+    ...(graphQueries.length > 0
+      ? {
+          graphQueries,
+          mapGraphQueryRows: (entry: number, rows: readonly ArgRow[]) => mapper.mapRows(rows, { graphQueryEntry: entry }).map(convert),
+          refsOfIdForEntry: (entry: number, id: string) => (mapper.targetsOfIds([id], { entry })[0] ?? []).map((t) => ref(t.blueprint, t.identifier)),
+        }
+      : {}),
   };
 }
+
+type RowMappingOfCatalog = ReturnType<CatalogMapper['mapRows']>[number];
 
 /**
  * The mapping in use, replaceable between batches: the real-time path re-reads a mapping kept in Port through a
@@ -76,6 +90,16 @@ export class SwappableMapping implements EntityMapping {
   }
   refsOfId(id: string): EntityRef[] {
     return this.current.refsOfId(id);
+  }
+  get graphQueries(): EntityMapping['graphQueries'] {
+    return this.current.graphQueries;
+  }
+  mapGraphQueryRows(entry: number, rows: readonly ArgRow[]): RowMapping[] {
+    if (!this.current.mapGraphQueryRows) throw new Error(`the mapping in use has no graphQuery entry resources[${entry}]`);
+    return this.current.mapGraphQueryRows(entry, rows);
+  }
+  refsOfIdForEntry(entry: number, id: string): EntityRef[] {
+    return this.current.refsOfIdForEntry?.(entry, id) ?? [];
   }
   use(mapping: EntityMapping): void {
     this.current = mapping;

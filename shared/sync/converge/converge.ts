@@ -4,6 +4,7 @@
  *
  *   expand containers (the entities Port holds under a deleted or refreshed group or subscription)
  *   → observe every id in Resource Graph (present | proven absent | unknown)   observe.ts
+ *   → run graphQuery entries' own KQL for the present ids (with a witness)     graphQueryRows.ts
  *   → map, read what Port holds for the affected entities, decide             plan.ts (pure)
  *   → write in bulk: relation targets first, dependents deleted first         writer.ts
  */
@@ -15,6 +16,7 @@ import type { BlueprintFields } from './fingerprint.js';
 import { azureIdOfIdentifier } from './identifiers.js';
 import { LEVELS, levelOfId, type EntityMapping, type Level } from './mapping.js';
 import { byLevel, decide, mapObservations, refKey, type ConvergeTarget, type Plan, type Verdict } from './plan.js';
+import { graphQueryContributions, withGraphQueryRows } from './graphQueryRows.js';
 import { identifiersUnder, readStored } from './portState.js';
 import type { CatalogWriter, WriteResult } from './writer.js';
 
@@ -67,7 +69,9 @@ export async function converge(deps: ConvergeDeps, requests: readonly ConvergeRe
   const list = [...targets.values()];
   const observations: Map<string, Observation> = list.length > 0 ? await deps.graph.observe(list.map((t) => t.id), deps.scope, signal) : new Map();
   options.onObserved?.(list.length);
-  const { mapped, refsToRead } = mapObservations(list, observations, deps.mapping);
+  // Entries with their own KQL read their rows for the ids Resource Graph showed present (graphQueryRows.ts).
+  const contributions = await graphQueryContributions(deps.graph, deps.mapping, observations, signal);
+  const { mapped, refsToRead } = mapObservations(list, observations, withGraphQueryRows(deps.mapping, contributions));
   const fieldsOf = fieldsLookup(deps.mapping);
   const stored = refsToRead.length > 0 ? await readStored(deps.port, refsToRead, fieldsOf, { ...signal, detailed: options.detailed ?? false }) : new Map();
   const plan = decide(mapped, stored, {

@@ -35,12 +35,27 @@ export interface RowMapping {
   error?: string;
 }
 
+/** A mapping entry whose rows come from the user's own KQL (`selector.graphQuery`), not from the app's projections. */
+export interface GraphQuerySource {
+  /** Index of the entry in `resources[]` (names it in messages). */
+  entry: number;
+  level: Exclude<Level, 'subscription'>;
+  query: string;
+}
+
 export interface EntityMapping {
   /** Every blueprint the mapping writes, with its level and comparable fields. */
   readonly blueprints: readonly { level: Level; fields: BlueprintFields }[];
+  /** Maps a row of the app's own projections (every entry without a graphQuery). */
   mapRow(row: ArgRow): RowMapping;
-  /** The entities an Azure id stands for, derived from the id alone (what a delete knows). */
+  /** The entities an Azure id stands for, derived from the id alone (what a delete knows), graphQuery entries included. */
   refsOfId(id: string): EntityRef[];
+  /** Entries with their own KQL: every path must also read their rows (full sync pages them, the core looks them up). */
+  readonly graphQueries?: readonly GraphQuerySource[];
+  /** Maps rows that one graphQuery entry's query returned (only that entry maps them). */
+  mapGraphQueryRows?(entry: number, rows: readonly ArgRow[]): RowMapping[];
+  /** The entities one entry gives an id, from the id alone (a graphQuery entry whose query no longer selects it). */
+  refsOfIdForEntry?(entry: number, id: string): EntityRef[];
 }
 
 export function levelOfId(id: string): Level | undefined {

@@ -2,8 +2,9 @@
  * Full reconciliation: make every blueprint the mapping writes equal to what Resource Graph shows for the scope.
  *
  * 1. Fingerprint what Port holds in scope (identifier → short hash; never whole entities).
- * 2. Stream subscriptions, then resource groups, then resources from Resource Graph page by page; map each row,
- *    compare with Port's fingerprint and queue only real changes for bulk upsert while the next page is read.
+ * 2. Stream subscriptions, then resource groups, then resources from Resource Graph page by page (and, per level,
+ *    the rows of each mapping entry's own selector.graphQuery); map each row, compare with Port's fingerprint and
+ *    queue only real changes for bulk upsert while the next page is read.
  *    Each level is flushed before the next starts, so relation targets exist before what points at them.
  * 3. Whatever Port holds in scope and Azure did not return is a deletion candidate; the deletion guard decides
  *    (deletionGuard.ts), and deletions run children first: resources, groups, subscriptions.
@@ -16,13 +17,14 @@ import type { PortApi } from '../../port/types.js';
 import { changedFields, fingerprint, withExplicitNulls, type BlueprintFields } from '../converge/fingerprint.js';
 import { decideDeletions } from './deletionGuard.js';
 import { loadPortSnapshot, type PortSnapshot } from './portSnapshot.js';
-import { subscriptionIdOf } from '../../azure/resourceId.js';
+import { parseResourceId, subscriptionIdOf } from '../../azure/resourceId.js';
 import { runProblems, typeAllowed, type ReconcilePhase, type SyncContext, type SyncOutcome } from './context.js';
 import { prefetch, type Prefetched } from './prefetch.js';
 import { PermanentError } from '../../errors.js';
 import { applyLostSubscriptions, trackLostSubscriptions } from './lostSubscriptions.js';
 import { converge } from '../converge/converge.js';
 import { azureIdOfIdentifier } from '../converge/identifiers.js';
+import type { RowMapping } from '../converge/mapping.js';
 
 type Level = 'subscription' | 'resourceGroup' | 'resource';
 
@@ -82,6 +84,34 @@ async function syncLevels(
   const subscriptionsWithRows = new Set<string>();
   const unmapped = { count: 0 };
 
+  const writeMapped = async (row: ArgRow, mapped: RowMapping, source?: string): Promise<void> => {
+    // A row we cannot map leaves its entities unseen, so they would look deleted: runProblems holds deletions back.
+    if (mapped.error !== undefined) {
+      unmapped.count += 1;
+      ctx.logger.warn('reconcile could not map a Resource Graph row', { id: row.id, reason: mapped.error, ...(source ? { source } : {}) });
+      return;
+    }
+    for (const { blueprint, entity } of mapped.entities) {
+      const fields = fieldsOf.get(blueprint);
+      const seenHere = seen.get(blueprint);
+      if (!fields || !seenHere || seenHere.has(entity.identifier)) continue;
+      seenHere.add(entity.identifier);
+      const after = fingerprint(entity, fields, ctx.detailed);
+      const before = snapshots.get(blueprint)?.fingerprints.get(entity.identifier);
+      if (before === after) {
+        ctx.writer.unchanged(blueprint);
+        continue;
+      }
+      await ctx.writer.upsert(
+        blueprint,
+        withExplicitNulls(entity, fields),
+        before === undefined
+          ? { kind: 'create' }
+          : { kind: 'update', ...(ctx.detailed ? { fields: changedFields(before, after, fields) } : {}) },
+      );
+    }
+  };
+
   for (const { level, phase } of LEVELS) {
     let pages = 0;
     let rows = 0;
@@ -93,34 +123,22 @@ async function syncLevels(
         const subscription = (row.subscriptionId ?? subscriptionOfRow(row.id) ?? '').toLowerCase();
         if (subscription) subscriptionsWithRows.add(subscription);
         if (level === 'resource' && !typeAllowed(row.type, ctx.azure)) continue;
-        // A row we cannot map leaves its entities unseen, so they would look deleted: runProblems holds deletions back.
-        const mapped = ctx.mapping.mapRow(row);
-        if (mapped.error !== undefined) {
-          unmapped.count += 1;
-          ctx.logger.warn('reconcile could not map a Resource Graph row', { id: row.id, reason: mapped.error });
-          continue;
-        }
-        for (const { blueprint, entity } of mapped.entities) {
-          const fields = fieldsOf.get(blueprint);
-          const seenHere = seen.get(blueprint);
-          if (!fields || !seenHere || seenHere.has(entity.identifier)) continue;
-          seenHere.add(entity.identifier);
-          const after = fingerprint(entity, fields, ctx.detailed);
-          const before = snapshots.get(blueprint)?.fingerprints.get(entity.identifier);
-          if (before === after) {
-            ctx.writer.unchanged(blueprint);
-            continue;
-          }
-          await ctx.writer.upsert(
-            blueprint,
-            withExplicitNulls(entity, fields),
-            before === undefined
-              ? { kind: 'create' }
-              : { kind: 'update', ...(ctx.detailed ? { fields: changedFields(before, after, fields) } : {}) },
-          );
-        }
+        await writeMapped(row, ctx.mapping.mapRow(row));
       }
       ctx.progress(phase, pages, rows);
+    }
+    // Entries with their own KQL (selector.graphQuery) at this level: the full sync pages each query, so their
+    // entities are seen like any other and never look stale because the app's own listing does not carry them.
+    for (const source of (ctx.mapping.graphQueries ?? []).filter((g) => g.level === level)) {
+      for await (const page of listGraphQuery(ctx, source.query)) {
+        ctx.abortSignal?.throwIfAborted();
+        pages += 1;
+        const usable = page.filter((row) => typeof row.id === 'string' && (level !== 'resource' || typeAllowed(typeOfId(row.id), ctx.azure)));
+        const mapped = ctx.mapping.mapGraphQueryRows!(source.entry, usable);
+        for (let k = 0; k < usable.length; k++) await writeMapped(usable[k]!, mapped[k]!, `resources[${source.entry}].selector.graphQuery`);
+        rows += page.length;
+        ctx.progress(phase, pages, rows);
+      }
     }
     await ctx.writer.flush();
   }
@@ -246,6 +264,23 @@ async function deleteWithProof(
 function subscriptionOfRow(id: unknown): string | undefined {
   try {
     return typeof id === 'string' ? subscriptionIdOf(id) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function listGraphQuery(ctx: SyncContext, query: string): AsyncIterable<ArgRow[]> {
+  if (!ctx.graph.listUserQuery || !ctx.mapping.mapGraphQueryRows) {
+    throw new Error('the mapping has selector.graphQuery entries, but this Resource Graph client cannot run them');
+  }
+  return ctx.graph.listUserQuery(query, ctx.scope, ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {});
+}
+
+/** The lower-case type an ARM id spells (a graphQuery row need not carry `type`). */
+function typeOfId(id: string): string | undefined {
+  try {
+    const parsed = parseResourceId(id);
+    return parsed.kind === 'resource' || parsed.kind === 'childResource' ? parsed.type : undefined;
   } catch {
     return undefined;
   }

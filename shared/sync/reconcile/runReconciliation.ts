@@ -15,6 +15,8 @@
  * next full sync.
  */
 import { randomUUID } from 'node:crypto';
+import type { QueryScope } from '../../azure/types.js';
+import { MappingConfigError } from '../../mapping/config/load.js';
 import { defaultBlueprints } from '../../port/blueprints.js';
 import type { BlueprintDefinition } from '../../port/types.js';
 import { PlanCatalogWriter } from '../converge/planWriter.js';
@@ -73,6 +75,22 @@ export interface RunSummary {
   error?: string;
   /** Dry run: what would be created, updated (with fields) and deleted, per blueprint. */
   plan?: Record<string, BlueprintPlan>;
+}
+
+async function probeGraphQueries(
+  graph: ReconcileDeps['graph'],
+  queries: readonly { entry: number; query: string }[],
+  scope: QueryScope,
+  origin: string,
+  options: { abortSignal?: AbortSignal },
+): Promise<void> {
+  if (queries.length === 0) return;
+  if (!graph.probeUserQuery) throw new Error('the mapping has selector.graphQuery entries, but this Resource Graph client cannot run them');
+  const problems: { path: string; message: string }[] = [];
+  for (const { entry, query } of queries) {
+    for (const message of await graph.probeUserQuery(query, scope, options)) problems.push({ path: `resources[${entry}].selector.graphQuery`, message });
+  }
+  if (problems.length > 0) throw new MappingConfigError(origin, problems);
 }
 
 /** How far Port's clock may be ahead of ours: entities updated this close to the run's start are not deleted. */
@@ -149,6 +167,9 @@ export async function runReconciliation(deps: ReconcileDeps, request: ReconcileR
     modeReason = decision.reason;
 
     const scope = await timed('resolveScope', () => graph.resolveScope(signalOption));
+    // Each graphQuery is tried as a zero-row probe through Resource Graph before anything is synced: its answer is
+    // the authority on the user's KQL, and a query it refuses stops the run naming the entry.
+    if (loaded) await timed('probeGraphQueries', () => probeGraphQueries(graph, loaded.mapper.graphQueries(), scope, loaded.origin, signalOption));
     const ctx: SyncContext = {
       port,
       graph,
