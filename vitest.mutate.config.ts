@@ -1,0 +1,39 @@
+/**
+ * The tests `npm run mutate` (StrykerJS, stryker.config.mjs) runs against each mutant of the safety kernel: the
+ * unit tests and defect reproductions that exercise the kernel files in this process. Suites that spawn the app in
+ * a child process (CLI e2e, packaging, sandbox) are left out: code in a child process is not instrumented, so they
+ * could only cost time, never kill a mutant. Plain `npm test` does not read this file (vitest.config.ts).
+ */
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: [
+      // the kernel's own tests (issue #13)
+      'test/kernel/**/*.test.ts',
+      // identifiers, query literals, proof of absence
+      'test/azure/resourceId.test.ts',
+      'test/azure/portIdentifier.test.ts',
+      'test/azure/queries.test.ts',
+      'test/converge/observe.test.ts',
+      // every write and delete decision
+      'test/converge/plan.test.ts',
+      // mode, deletion guard, state
+      'test/reconcile/pure.test.ts',
+      'test/reconcile/lifecycle.e2e.test.ts',
+      'test/reconcile/safety.e2e.test.ts',
+      // message decoding, poison envelopes, personal data
+      'test/events/message.test.ts',
+      // log redaction
+      'test/log.test.ts',
+      // Port retry waits
+      'test/port/policy.test.ts',
+      // issue #10's defect reproductions (in-process emulators)
+      'test/defects/reconcile.test.ts',
+    ],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    reporters: ['default'],
+  },
+});
