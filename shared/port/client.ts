@@ -189,8 +189,9 @@ export class PortClient implements PortApi, PortIntegrationApi {
     });
     if (chunk.length > 0) chunks.push(chunk);
 
+    const merge = options.merge ?? true;
     await Promise.all(
-      chunks.map((c) => this.upsertChunk(blueprint, c, createMissing, outcomes, options.abortSignal)),
+      chunks.map((c) => this.upsertChunk(blueprint, c, { createMissing, merge }, outcomes, options.abortSignal)),
     );
     return outcomes;
   }
@@ -198,7 +199,7 @@ export class PortClient implements PortApi, PortIntegrationApi {
   private async upsertChunk(
     blueprint: string,
     chunk: { index: number; entity: PortEntity; bytes: number }[],
-    createMissing: boolean,
+    mode: { createMissing: boolean; merge: boolean },
     outcomes: UpsertOutcome[],
     abortSignal: AbortSignal | undefined,
   ): Promise<void> {
@@ -207,7 +208,7 @@ export class PortClient implements PortApi, PortIntegrationApi {
       response = await this.http.request<BulkResponse>({
         method: 'POST',
         path: `/v1/blueprints/${encodeURIComponent(blueprint)}/entities/bulk`,
-        query: { upsert: true, merge: true, create_missing_related_entities: createMissing },
+        query: { upsert: true, merge: mode.merge, create_missing_related_entities: mode.createMissing },
         body: { entities: chunk.map((c) => c.entity) },
         kind: 'bulkUpsert',
         acceptStatuses: [413],
@@ -230,8 +231,8 @@ export class PortClient implements PortApi, PortIntegrationApi {
       }
       const half = Math.ceil(chunk.length / 2);
       await Promise.all([
-        this.upsertChunk(blueprint, chunk.slice(0, half), createMissing, outcomes, abortSignal),
-        this.upsertChunk(blueprint, chunk.slice(half), createMissing, outcomes, abortSignal),
+        this.upsertChunk(blueprint, chunk.slice(0, half), mode, outcomes, abortSignal),
+        this.upsertChunk(blueprint, chunk.slice(half), mode, outcomes, abortSignal),
       ]);
       return;
     }

@@ -47,6 +47,11 @@ export interface PortOperationOptions {
 export interface UpsertOptions extends PortOperationOptions {
   /** Defaults to the client's configured value (PORT_CREATE_MISSING_RELATED_ENTITIES). */
   createMissingRelatedEntities?: boolean;
+  /**
+   * Port's `merge` (default true): only the fields sent are updated. false: `upsert=true` alone, a full replace that
+   * keeps only the fields sent (a mapping's enableMergeEntity: false).
+   */
+  merge?: boolean;
 }
 
 export interface DeleteOptions extends PortOperationOptions {

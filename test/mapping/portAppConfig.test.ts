@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ArgRow } from '../../shared/azure/types.js';
-import { loadMapping, MappingConfigError, normalizeGraphQuery, type LoadedMapping } from '../../shared/mapping/config/load.js';
+import { IMPLICIT_DELETE_DEPENDENTS, loadMapping, MappingConfigError, normalizeGraphQuery, type LoadedMapping } from '../../shared/mapping/config/load.js';
 import { DEFAULT_BLUEPRINT_IDS } from '../../shared/port/blueprints.js';
 
 const SUB = '00000000-0000-0000-0000-0000000000aa';
@@ -116,7 +116,11 @@ describe('port-app-config: settings', () => {
 
   it('warns about Resource Graph integration keys that change nothing here', async () => {
     const loaded = await load(`resources:${entry('resource', SIMPLE, "query: 'true'\n      apiParams: { version: '2024-04-01' }")}`);
-    expect(loaded.warnings).toEqual(['resources[0].selector.apiParams: selector.apiParams is ignored: this app always uses Resource Graph API 2024-04-01']);
+    expect(loaded.warnings).toEqual([
+      'resources[0].selector.apiParams: selector.apiParams is ignored: this app always uses Resource Graph API 2024-04-01',
+      `deleteDependentEntities: ${IMPLICIT_DELETE_DEPENDENTS}`,
+    ]);
+    expect((await load('deleteDependentEntities: true\nresources: []')).warnings).toEqual([]);
   });
 });
 

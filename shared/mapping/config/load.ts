@@ -44,6 +44,10 @@ export interface LoadedMapping {
   origin: string;
 }
 
+/** Port's default for an absent deleteDependentEntities is true; what that means here deserves a word at load. */
+export const IMPLICIT_DELETE_DEPENDENTS =
+  "not set, so Port's default true applies: deleting an entity also makes Port delete every entity with a relation to it, which this app has not itself proven absent; set it to false to keep every delete proven";
+
 const BLUEPRINT_ID = /^(?!\.{1,2}$)[\p{L}0-9@_.+:\\/-]{1,100}$/u;
 const AZURE_TYPE = /^[A-Za-z0-9.]+\/[A-Za-z0-9./-]+$/;
 const KIND_HELP = 'subscription, resourceGroup (or resourceContainer), resource, or an Azure resource type such as Microsoft.Storage/storageAccounts';
@@ -106,11 +110,9 @@ export async function loadMappingValue(value: unknown, origin: string, options: 
     enableMergeEntity: c.enableMergeEntity ?? true,
     ...(c.entityDeletionThreshold === undefined ? {} : { entityDeletionThreshold: c.entityDeletionThreshold }),
   };
-  return {
-    mapper: new JqCatalogMapper(engine, entries, settings),
-    warnings: structure.warnings.map((w) => `${w.path}: ${w.message}`),
-    origin,
-  };
+  const warnings = structure.warnings.map((w) => `${w.path}: ${w.message}`);
+  if (c.deleteDependentEntities === undefined) warnings.push(`deleteDependentEntities: ${IMPLICIT_DELETE_DEPENDENTS}`);
+  return { mapper: new JqCatalogMapper(engine, entries, settings), warnings, origin };
 }
 
 function compileEntry(raw: RawEntry, index: number, engine: JqEngine, problems: ConfigProblem[]): CompiledEntry | undefined {

@@ -58,6 +58,11 @@ export function entityMappingFromCatalog(
   );
   return {
     blueprints: mapped.map((b) => ({ level: b.level, fields: fieldsOf(b, ids, byId) })),
+    portOptions: {
+      merge: mapper.settings.enableMergeEntity,
+      createMissingRelatedEntities: mapper.settings.createMissingRelatedEntities,
+      deleteDependents: mapper.settings.deleteDependentEntities,
+    },
     mapRow(row: ArgRow) {
       return convert(mapper.mapRows([row])[0]);
     },
@@ -90,6 +95,9 @@ export class SwappableMapping implements EntityMapping {
   }
   refsOfId(id: string): EntityRef[] {
     return this.current.refsOfId(id);
+  }
+  get portOptions(): EntityMapping['portOptions'] {
+    return this.current.portOptions;
   }
   get graphQueries(): EntityMapping['graphQueries'] {
     return this.current.graphQueries;

@@ -105,6 +105,7 @@ export function withGraphQueryRows(mapping: EntityMapping, contributions: Readon
   if (!contributions) return mapping;
   return {
     blueprints: mapping.blueprints,
+    ...(mapping.portOptions ? { portOptions: mapping.portOptions } : {}),
     refsOfId: (id) => mapping.refsOfId(id),
     mapRow(row: ArgRow): RowMapping {
       const base = mapping.mapRow(row);

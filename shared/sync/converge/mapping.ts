@@ -9,6 +9,7 @@ import { mapRow } from '../../mapping/index.js';
 import { defaultBlueprints, type BlueprintIds } from '../../port/blueprints.js';
 import type { PortEntity } from '../../port/types.js';
 import { blueprintFields, type BlueprintFields } from './fingerprint.js';
+import type { PortWriteOptions } from './portWriter.js';
 
 /** Relation targets are written first (subscription → resource group → resource); deletes go the other way. */
 export type Level = 'subscription' | 'resourceGroup' | 'resource';
@@ -50,6 +51,8 @@ export interface EntityMapping {
   mapRow(row: ArgRow): RowMapping;
   /** The entities an Azure id stands for, derived from the id alone (what a delete knows), graphQuery entries included. */
   refsOfId(id: string): EntityRef[];
+  /** The mapping's Port options (port-app-config top level); the writer applies them. Without: merge, no dependents. */
+  readonly portOptions?: PortWriteOptions;
   /** Entries with their own KQL: every path must also read their rows (full sync pages them, the core looks them up). */
   readonly graphQueries?: readonly GraphQuerySource[];
   /** Maps rows that one graphQuery entry's query returned (only that entry maps them). */

@@ -43,7 +43,11 @@ export interface StoredInfo {
   objects: Record<string, unknown>;
 }
 
-export type UpsertChange = { kind: 'create' } | { kind: 'update'; fields?: string[]; stored?: StoredInfo };
+/**
+ * `partial`: the entity carries only the fields to change (the app's own flags, e.g. a subscription's
+ * notVisibleSince), so it is always merged, even when the mapping asks for full replaces (enableMergeEntity: false).
+ */
+export type UpsertChange = { kind: 'create' } | { kind: 'update'; fields?: string[]; stored?: StoredInfo; partial?: boolean };
 
 export interface PlannedUpsert {
   target: string;

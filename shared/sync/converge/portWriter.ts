@@ -18,6 +18,18 @@ export interface PortWriterOptions {
   maxInFlight?: number;
   /** Comparable fields per blueprint; needed to clear removed keys of object-valued properties on updates. */
   fieldsOf?: (blueprint: string) => BlueprintFields | undefined;
+  /** The mapping's Port options (read at each call, so a mapping that changes takes effect); Port's defaults without. */
+  writeOptions?: () => PortWriteOptions | undefined;
+}
+
+/** A port-app-config's top-level Port options, as the writer applies them. */
+export interface PortWriteOptions {
+  /** enableMergeEntity: `merge` on upserts. false: a full replace with the mapped fields (explicit nulls included). */
+  merge: boolean;
+  /** createMissingRelatedEntities: `create_missing_related_entities` on upserts. */
+  createMissingRelatedEntities: boolean;
+  /** deleteDependentEntities: `delete_dependents` on deletes (Port also deletes what relates to a deleted entity). */
+  deleteDependents: boolean;
 }
 
 interface Queued {
@@ -80,9 +92,24 @@ export class PortCatalogWriter extends CountingWriter implements CatalogWriter {
   }
 
   private async send(blueprint: string, queued: Queued[]): Promise<void> {
-    const batch = await this.clearRemovedObjectKeys(blueprint, queued);
+    const options = this.options.writeOptions?.();
+    const replace = options?.merge === false;
+    // Partial writes (only the fields to change) are always merged; full entities follow enableMergeEntity.
+    const partial = queued.filter((q) => q.change.kind === 'update' && q.change.partial === true);
+    const full = partial.length === 0 ? queued : queued.filter((q) => !(q.change.kind === 'update' && q.change.partial === true));
+    if (partial.length > 0) await this.sendMode(blueprint, partial, true, options);
+    if (full.length > 0) await this.sendMode(blueprint, full, !replace, options);
+  }
+
+  private async sendMode(blueprint: string, queued: Queued[], merge: boolean, options: PortWriteOptions | undefined): Promise<void> {
+    // A replace writes every object-valued property whole, so only merges need removed object keys cleared first.
+    const batch = merge ? await this.clearRemovedObjectKeys(blueprint, queued, options) : queued.map((q) => q.entity);
     if (batch.length === 0) return;
-    const outcomes = await this.port.upsertEntities(blueprint, batch, { abortSignal: this.options.abortSignal });
+    const outcomes = await this.port.upsertEntities(blueprint, batch, {
+      abortSignal: this.options.abortSignal,
+      ...(merge ? {} : { merge: false }),
+      ...(options ? { createMissingRelatedEntities: options.createMissingRelatedEntities } : {}),
+    });
     const counts = this.bucket(blueprint);
     for (const outcome of outcomes) {
       if (outcome.ok) {
@@ -100,7 +127,7 @@ export class PortCatalogWriter extends CountingWriter implements CatalogWriter {
    * Updates whose stored object-valued property has keys the new value lacks are cleared first (see objectReset.ts).
    * Returns the entities to write; one whose clearing write failed is reported failed and not written.
    */
-  private async clearRemovedObjectKeys(blueprint: string, queued: Queued[]): Promise<PortEntity[]> {
+  private async clearRemovedObjectKeys(blueprint: string, queued: Queued[], options: PortWriteOptions | undefined): Promise<PortEntity[]> {
     const fields = this.options.fieldsOf?.(blueprint);
     if (!fields || fields.objectProperties.length === 0) return queued.map((q) => q.entity);
     const unknownStored = queued.filter((q) => q.change.kind === 'update' && !q.change.stored).map((q) => q.entity.identifier);
@@ -118,7 +145,10 @@ export class PortCatalogWriter extends CountingWriter implements CatalogWriter {
       if (reset) resets.push(reset);
     }
     if (resets.length === 0) return queued.map((q) => q.entity);
-    const outcomes = await this.port.upsertEntities(blueprint, resets, { abortSignal: this.options.abortSignal });
+    const outcomes = await this.port.upsertEntities(blueprint, resets, {
+      abortSignal: this.options.abortSignal,
+      ...(options ? { createMissingRelatedEntities: options.createMissingRelatedEntities } : {}),
+    });
     const failed = new Set<string>();
     for (const outcome of outcomes) {
       if (outcome.ok) continue;
@@ -132,7 +162,8 @@ export class PortCatalogWriter extends CountingWriter implements CatalogWriter {
   async delete(blueprint: string, identifiers: string[]): Promise<void> {
     if (identifiers.length === 0) return;
     const result = await this.port.deleteEntities(blueprint, identifiers, {
-      deleteDependents: false,
+      // Port's delete_dependents, from the mapping's deleteDependentEntities (false without a mapping's word).
+      deleteDependents: this.options.writeOptions?.()?.deleteDependents ?? false,
       abortSignal: this.options.abortSignal,
     });
     this.bucket(blueprint).deleted += result.deleted.length;

@@ -100,7 +100,7 @@ export async function applyBatch(deps: BatchDeps, policy: RecheckPolicy, batch: 
   const outcomes = new Map<string, KeyOutcome | Error>();
   const subscriptionIds = [...new Set([...batch.values()].map((i) => i.target.subscriptionId.toLowerCase()))].sort();
   const settledAtStart = new Map([...batch].map(([key, item]) => [key, policy.settled(item, started)]));
-  const writer = new PortCatalogWriter(deps.port, logger, { fieldsOf: fieldsLookup(deps.mapping) });
+  const writer = new PortCatalogWriter(deps.port, logger, { fieldsOf: fieldsLookup(deps.mapping), writeOptions: () => deps.mapping.portOptions });
 
   counters.increment('argLookups');
   const observed = deps.observer?.forBatch(batch, started);

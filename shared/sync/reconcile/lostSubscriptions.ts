@@ -61,7 +61,7 @@ export async function applyLostSubscriptions(ctx: SyncContext, decision: LostSub
     for (const [subscription, since] of flagged) {
       const identifier = toPortIdentifier(`/subscriptions/${subscription}`);
       if (!existing.has(`${fields.blueprint}\u0000${identifier}`)) continue;
-      await ctx.writer.upsert(fields.blueprint, { identifier, properties: { notVisibleSince: since }, relations: {} }, { kind: 'update' });
+      await ctx.writer.upsert(fields.blueprint, { identifier, properties: { notVisibleSince: since }, relations: {} }, { kind: 'update', partial: true });
     }
   }
   await ctx.writer.flush();

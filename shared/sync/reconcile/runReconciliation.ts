@@ -125,7 +125,12 @@ export async function runReconciliation(deps: ReconcileDeps, request: ReconcileR
   const fieldsByBlueprint = new Map(Object.values(fields).map((f) => [f.blueprint, f]));
   const writer: CatalogWriter = dryRun
     ? new PlanCatalogWriter()
-    : new PortCatalogWriter(port, logger, { ...(abortSignal ? { abortSignal } : {}), fieldsOf: (bp) => fieldsByBlueprint.get(bp) });
+    : new PortCatalogWriter(port, logger, {
+        ...(abortSignal ? { abortSignal } : {}),
+        fieldsOf: (bp) => fieldsByBlueprint.get(bp),
+        // The mapping's deleteDependentEntities, enableMergeEntity and createMissingRelatedEntities, once loaded.
+        writeOptions: () => mapping.portOptions,
+      });
   let runId = request.runId ?? randomUUID();
   let state: SyncState | undefined;
   let mode: RunMode = request.mode === 'window' ? 'window' : 'full';
@@ -185,7 +190,8 @@ export async function runReconciliation(deps: ReconcileDeps, request: ReconcileR
       reconcile: reconcileSettings,
       abortSignal,
       detailed: dryRun,
-      progress: (phase: ReconcilePhase, pages: number, items: number) => deps.onProgress?.({ phase, pages, items }),
+      progress: (phase: ReconcilePhase, pages: number, items: number, total?: number) =>
+        deps.onProgress?.({ phase, pages, items, ...(total !== undefined ? { total } : {}) }),
     };
     logger.info('reconcile run started', {
       runId,
