@@ -1,7 +1,9 @@
 /**
- * Progress of a CLI reconcile run on stderr: a live bar on a terminal, plain lines otherwise (CI logs, pipes).
- * Each reading phase shows rows read of Resource Graph's stated total (`totalRecords`) and an ETA; the Port side
- * shows entities written and deleted so far, whichever phase is reading.
+ * Progress of a CLI reconcile run on stderr: a live bar on a terminal, plain lines otherwise (CI logs, pipes: one
+ * when a phase starts, then at most one every 2 s, as reading or Port writes move). Each reading phase shows rows
+ * read of Resource Graph's stated total (`totalRecords`) and an ETA; the delete phase and a window's lookups and
+ * writes show items done of the run's own total (candidates, changes) and an ETA; the Port side shows entities
+ * written and deleted so far, whichever phase is running.
  */
 import type { ArgListing } from '../azure/resourceGraph.js';
 import type { PortApi } from '../port/types.js';
@@ -56,19 +58,26 @@ class ProgressState {
   readonly totals = new Map<string, number>();
   written = { upserted: 0, deleted: 0 };
   phase: ReconcileProgress | undefined;
-  phaseStartedAt = Date.now();
+  phaseStartedAt: number;
 
-  constructor(private readonly showWrites: boolean) {}
+  constructor(
+    private readonly showWrites: boolean,
+    now: number,
+  ) {
+    this.phaseStartedAt = now;
+  }
 
   line(now: number): string {
     const p = this.phase;
-    if (!p) return 'starting';
-    const total = this.totals.get(p.phase);
+    if (!p) return this.showWrites ? `starting; Port: ${this.written.upserted} written, ${this.written.deleted} deleted` : 'starting';
+    // The run's own total (delete candidates, a window's changes) or Resource Graph's for a reading phase.
+    const total = p.total ?? this.totals.get(p.phase);
     const of = total !== undefined ? ` of ${total}` : '';
     const share = total !== undefined && total > 0 ? ` (${Math.min(100, Math.floor((100 * p.items) / total))}%)` : '';
     const left = eta(p.items, total, now - this.phaseStartedAt);
+    const pages = p.pages > 0 ? `${p.pages} pages, ` : '';
     const writes = this.showWrites ? `; Port: ${this.written.upserted} written, ${this.written.deleted} deleted` : '';
-    return `${p.phase}: ${p.pages} pages, ${p.items}${of} items${share}${left ? `, ETA ${left}` : ''}${writes}`;
+    return `${p.phase}: ${pages}${p.items}${of} items${share}${left ? `, ETA ${left}` : ''}${writes}`;
   }
 
   enter(p: ReconcileProgress, now: number): boolean {
@@ -79,9 +88,18 @@ class ProgressState {
   }
 }
 
-export async function createProgressReporter(stderr: CliStream, enabled: boolean, options: { showWrites?: boolean } = {}): Promise<ProgressReporter> {
+export interface ProgressOptions {
+  /** Count and show Port writes (off for a dry run, which writes nothing). */
+  showWrites?: boolean;
+  /** Clock (tests). */
+  now?: () => number;
+}
+
+export async function createProgressReporter(stderr: CliStream, enabled: boolean, options: ProgressOptions = {}): Promise<ProgressReporter> {
   if (!enabled) return { update() {}, total() {}, wrote() {}, stop() {} };
-  const state = new ProgressState(options.showWrites === true);
+  const now = options.now ?? Date.now;
+  const showWrites = options.showWrites === true;
+  const state = new ProgressState(showWrites, now());
   const addTotal = (listing: ArgListing, n: number) => state.totals.set(listing, (state.totals.get(listing) ?? 0) + n);
   if (stderr.isTTY) {
     const { default: cliProgress } = await import('cli-progress');
@@ -90,33 +108,39 @@ export async function createProgressReporter(stderr: CliStream, enabled: boolean
       cliProgress.Presets.shades_classic,
     );
     bar.start(0, 0, { status: 'starting' });
-    const redraw = () => bar.update(0, { status: state.line(Date.now()) });
+    const redraw = () => bar.update(0, { status: state.line(now()) });
     return {
       update: (p) => {
-        state.enter(p, Date.now());
+        state.enter(p, now());
         redraw();
       },
       total: (listing, n) => addTotal(listing, n),
       wrote: (kind, n) => {
         state.written[kind] += n;
-        redraw();
+        if (showWrites) redraw();
       },
       stop: () => bar.stop(),
     };
   }
-  // Plain lines: one when a phase starts, then at most one every couple of seconds.
-  let lastAt = 0;
+  // Plain lines: one when a phase starts, then at most one every couple of seconds, whether reading or Port writes
+  // move (the last batch of a level, and deletions, are written after the reading that led to them).
+  let lastAt = Number.NEGATIVE_INFINITY;
+  const print = (at: number) => {
+    lastAt = at;
+    stderr.write(`progress: ${state.line(at)}\n`);
+  };
   return {
     update(p) {
-      const now = Date.now();
-      const started = state.enter(p, now);
-      if (!started && now - lastAt < PLAIN_INTERVAL_MS) return;
-      lastAt = now;
-      stderr.write(`progress: ${state.line(now)}\n`);
+      const at = now();
+      const started = state.enter(p, at);
+      if (started || at - lastAt >= PLAIN_INTERVAL_MS) print(at);
     },
     total: (listing, n) => addTotal(listing, n),
     wrote(kind, n) {
       state.written[kind] += n;
+      if (!showWrites || n === 0) return;
+      const at = now();
+      if (at - lastAt >= PLAIN_INTERVAL_MS) print(at);
     },
     stop() {},
   };

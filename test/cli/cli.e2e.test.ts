@@ -88,6 +88,9 @@ describe('azure-port-sync reconcile', () => {
     expect(summary.counts).toMatchObject({ created: 1, updated: 1, deleted: 1 });
     expect(summary.counts.byBlueprint[bp]).toMatchObject({ created: 1, updated: 1, deleted: 1 });
     expect(h.catalog()).toEqual(h.expected());
+    // Not a terminal: the delete phase shows its candidates as a total, and the Port side its writes.
+    expect(real.stderr).toMatch(/^progress: delete: 0 of 1 items \(0%\); Port: \d+ written, 0 deleted$/m);
+    expect(real.stderr).not.toMatch(/^progress: .*\b0 pages\b/m);
   });
 
   it('--dry-run works before anything exists in Port (no blueprints yet) and creates nothing', async () => {

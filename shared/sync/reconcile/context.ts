@@ -24,6 +24,8 @@ export interface ReconcileProgress {
   pages: number;
   /** Rows or entities processed so far in this phase. */
   items: number;
+  /** How many items the phase will process, when the run knows it up front (delete candidates, a window's changes). */
+  total?: number;
 }
 
 /** Everything a run needs; the Functions host, the CLI and the tests each build one. */
@@ -69,7 +71,7 @@ export interface SyncContext {
   abortSignal: AbortSignal | undefined;
   /** Dry run: keep per-field fingerprints to name changed fields. */
   detailed: boolean;
-  progress: (phase: ReconcilePhase, pages: number, items: number) => void;
+  progress: (phase: ReconcilePhase, pages: number, items: number, total?: number) => void;
 }
 
 /** What a sync phase reports back to the run. */

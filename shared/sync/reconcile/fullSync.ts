@@ -223,14 +223,19 @@ async function deleteWithProof(
   deletions: { blueprint: string; identifiers: string[] }[],
 ): Promise<{ present: number; unproven: number; inconclusive: number; protected: number; undecodable: number }> {
   const tally = { present: 0, unproven: 0, inconclusive: 0, protected: 0, undecodable: 0 };
-  let done = 0;
-  for (const { identifiers } of deletions) {
+  const idLists = deletions.map(({ identifiers }) => {
     const ids: string[] = [];
     for (const identifier of identifiers) {
       const id = azureIdOfIdentifier(identifier);
       if (id) ids.push(id);
       else tally.undecodable += 1;
     }
+    return ids;
+  });
+  const total = idLists.reduce((n, ids) => n + ids.length, 0);
+  let done = 0;
+  if (total > 0) ctx.progress('delete', 0, 0, total);
+  for (const ids of idLists) {
     for (let i = 0; i < ids.length; i += PROOF_BATCH) {
       ctx.abortSignal?.throwIfAborted();
       const result = await converge(
@@ -245,7 +250,7 @@ async function deleteWithProof(
         else if (verdict.status === 'unknown') tally.unproven += 1;
       }
       done += Math.min(PROOF_BATCH, ids.length - i);
-      ctx.progress('delete', 0, done);
+      ctx.progress('delete', 0, done, total);
     }
   }
   if (tally.present + tally.unproven + tally.inconclusive + tally.protected + tally.undecodable > 0) {

@@ -48,7 +48,7 @@ export async function runWindowedSync(ctx: SyncContext, window: { since: Date; u
         detailed: ctx.detailed,
         // No updated-since protection here: a Delete record is itself news of the deletion, and a re-creation
         // after it shows as a newer Create record or as present in the proof read.
-        onObserved: () => ctx.progress('lookup', Math.floor(i / CONVERGE_BATCH) + 1, Math.min(i + CONVERGE_BATCH, changes.length)),
+        onObserved: () => ctx.progress('lookup', Math.floor(i / CONVERGE_BATCH) + 1, Math.min(i + CONVERGE_BATCH, changes.length), changes.length),
       },
     );
     for (const { verdict } of result.results.values()) {
@@ -58,7 +58,7 @@ export async function runWindowedSync(ctx: SyncContext, window: { since: Date; u
       else if (verdict.status === 'unknown' && verdict.cause === 'inconclusive') tally.inconclusive += 1;
       else if (verdict.status === 'unknown' && verdict.cause === 'unreadable') tally.unreadable += 1;
     }
-    ctx.progress('write', 0, Math.min(i + CONVERGE_BATCH, changes.length));
+    ctx.progress('write', 0, Math.min(i + CONVERGE_BATCH, changes.length), changes.length);
   }
 
   if (tally.notVisible > 0 || tally.unreadable > 0 || tally.protected > 0) {
