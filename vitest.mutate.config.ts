@@ -20,8 +20,6 @@ export default defineConfig({
       'test/converge/plan.test.ts',
       // mode, deletion guard, state
       'test/reconcile/pure.test.ts',
-      'test/reconcile/lifecycle.e2e.test.ts',
-      'test/reconcile/safety.e2e.test.ts',
       // message decoding, poison envelopes, personal data
       'test/events/message.test.ts',
       // log redaction
