@@ -1,16 +1,17 @@
 /**
  * Issue #13, survivor (a): periodic full syncs must keep coming. A windowed run moves the cursor but never
  * lastFullSyncAt (nextState.ts), so with FULL_SYNC_INTERVAL=1h a full sync comes due every hour. The sequence is
- * derived from decideMode and nextSyncState themselves (pure), then checked through runReconciliation against the
- * emulators, so both the rule and its wiring are pinned.
+ * derived from decideMode and nextSyncState themselves (pure); test/reconcile/fullSyncSchedule.e2e.test.ts checks
+ * the same sequence through runReconciliation against the emulators, so both the rule and its wiring are pinned.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decideMode } from '../../shared/sync/reconcile/mode.js';
 import { nextSyncState } from '../../shared/sync/reconcile/nextState.js';
 import { emptyCounts, type LastRun, type RunMode, type SyncState } from '../../shared/sync/reconcile/state.js';
-import { MINUTE, T0, seedSmallEstate, startHarness, type Harness } from '../reconcile/harness.js';
 
+const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
+const T0 = new Date('2026-03-02T08:00:00.000Z');
 const reconcile = { fullSyncIntervalMs: HOUR, maxChangeWindowMs: 7 * 24 * HOUR };
 
 function lastRun(mode: RunMode, at: Date): LastRun {
@@ -60,32 +61,5 @@ describe('FULL_SYNC_INTERVAL=1h, a tick every 15 minutes (decideMode + nextSyncS
     const { modes } = schedule(96, 15 * MINUTE);
     expect(modes.filter((m) => m === 'full')).toHaveLength(25);
     modes.forEach((mode, i) => expect(mode, `tick ${i}`).toBe(i % 4 === 0 ? 'full' : 'window'));
-  });
-});
-
-describe('FULL_SYNC_INTERVAL=1h through runReconciliation (both emulators)', () => {
-  let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
-
-  it('six 15-minute ticks after a first full sync run window, window, window, full, window, window', async () => {
-    h = await startHarness({ FULL_SYNC_INTERVAL: '1h' });
-    seedSmallEstate(h.arg);
-    expect(await h.run()).toMatchObject({ mode: 'full', status: 'succeeded' });
-    const modes: RunMode[] = [];
-    const lastFull: unknown[] = [];
-    for (let tick = 1; tick <= 6; tick++) {
-      h.arg.setNow(new Date(T0.getTime() + tick * 15 * MINUTE));
-      const summary = await h.run();
-      expect(summary.status).toBe('succeeded');
-      modes.push(summary.mode);
-      lastFull.push(h.stateEntity()?.properties?.['lastFullSyncAt']);
-    }
-    expect(modes).toEqual(['window', 'window', 'window', 'full', 'window', 'window']);
-    const at = (tick: number) => new Date(T0.getTime() + tick * 15 * MINUTE).toISOString();
-    expect(lastFull).toEqual([at(0), at(0), at(0), at(4), at(4), at(4)]);
-    expect(h.catalog()).toEqual(h.expected());
   });
 });

@@ -9,7 +9,7 @@ import { toPortIdentifier } from '../../shared/azure/resourceId.js';
 import type { ArgRow } from '../../shared/azure/types.js';
 import type { BlueprintPlan } from '../../shared/sync/converge/writer.js';
 import { runWindowedSync } from '../../shared/sync/reconcile/windowedSync.js';
-import { MINUTE, SUB_A, SUB_B, T0, resourceId, seedSmallEstate, startHarness, type Harness } from '../reconcile/harness.js';
+import { MINUTE, SUB_A, SUB_B, T0, resourceId, seedSmallEstate, startHarness, type Harness } from './harness.js';
 import { syncContext } from './syncContext.js';
 
 const HOUR = 60 * MINUTE;

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { toPortIdentifier } from '../../shared/azure/resourceId.js';
 import type { BlueprintPlan } from '../../shared/sync/converge/writer.js';
 import { runFullSync, type SubscriptionMemory } from '../../shared/sync/reconcile/fullSync.js';
-import { MINUTE, SUB_A, SUB_B, resourceId, seedSmallEstate, startHarness, type Harness } from '../reconcile/harness.js';
+import { MINUTE, SUB_A, SUB_B, resourceId, seedSmallEstate, startHarness, type Harness } from './harness.js';
 import { syncContext } from './syncContext.js';
 
 let h: Harness | undefined;

@@ -10,7 +10,7 @@ import { createDefaultMapping } from '../../shared/sync/converge/mapping.js';
 import { PlanCatalogWriter } from '../../shared/sync/converge/planWriter.js';
 import type { CatalogWriter } from '../../shared/sync/converge/writer.js';
 import type { ReconcilePhase, SyncContext } from '../../shared/sync/reconcile/context.js';
-import type { Harness } from '../reconcile/harness.js';
+import type { Harness } from './harness.js';
 
 export async function syncContext(
   h: Harness,
