@@ -4,6 +4,7 @@
  * Each failure is a real one: Port's emulator refusing the secret, a real @azure/identity credential that cannot
  * sign in, the Resource Graph emulator refusing every configured subscription.
  */
+import dns from 'node:dns';
 import { ChainedTokenCredential, EnvironmentCredential } from '@azure/identity';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -105,6 +106,31 @@ describe('an unreachable host', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^warn: Resource Graph request attempt 1 failed \(127\.0\.0\.1:1 refused the connection \(ECONNREFUSED\)/m);
     expect(r.stderr).toMatch(/^error: reconcile --dry-run failed \(run [0-9a-f-]+\): Resource Graph request failed before a response: 127\.0\.0\.1:1 refused the connection/m);
+  }, 30_000);
+
+  it('Resource Graph: a misspelt host (ENOTFOUND) fails within seconds, naming the host and the setting', async () => {
+    // The Azure SDK resolves through node:dns lookup; the misspelt name is answered here, no DNS server is asked.
+    const host = 'management.azrue.com';
+    const realLookup = dns.lookup;
+    dns.lookup = ((hostname: string, options: unknown, callback?: unknown) => {
+      if (hostname !== host) return (realLookup as (...args: unknown[]) => void)(hostname, options, callback);
+      const cb = (typeof options === 'function' ? options : callback) as (error: Error) => void;
+      process.nextTick(() => cb(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', hostname })));
+    }) as typeof dns.lookup;
+    try {
+      const started = Date.now();
+      const r = await cli(['reconcile', '--no-progress', '--dry-run'], { AZURE_ARM_ENDPOINT: `https://${host}` });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^warn: Resource Graph request attempt 1 failed \(cannot resolve host management\.azrue\.com \(ENOTFOUND\): check the URL for typos\)/m);
+      expect(r.stderr).not.toMatch(/attempt 2 failed/);
+      expect(r.stderr).toMatch(
+        /^error: reconcile --dry-run failed \(run [0-9a-f-]+\): .*cannot resolve host management\.azrue\.com \(ENOTFOUND\): check the URL for typos \(AZURE_ARM_ENDPOINT\)/m,
+      );
+      expect(r.stdout).toBe('');
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      dns.lookup = realLookup;
+    }
   }, 30_000);
 });
 

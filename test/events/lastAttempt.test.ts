@@ -41,12 +41,14 @@ afterAll(async () => {
 });
 
 describe('the last allowed attempt', () => {
-  // The delete sample carries claims, authorization and httpRequest; sent as Event Grid does (base64 JSON) and as a
-  // JSON string inside base64 (what a replay of a hand-made message looks like).
+  // The delete sample carries claims, authorization and httpRequest; sent as Event Grid does (base64 JSON), as a
+  // JSON string inside base64 (what a replay of a hand-made message looks like), and as base64 JSON inside the
+  // host's base64 (a message already base64-encoded by its sender, then again by a queue client that encodes).
   const event = deleteEvent({ resourceId: ACCOUNT, eventTime: new Date(Date.now() - 10 * 60_000) });
   const encodings: [string, string][] = [
     ['base64 JSON', b64(JSON.stringify(event))],
     ['a JSON string in base64', b64(JSON.stringify(JSON.stringify(event)))],
+    ['base64 of base64 JSON', b64(b64(JSON.stringify(event)))],
   ];
 
   for (const [label, queueText] of encodings) {
@@ -71,6 +73,8 @@ describe('the last allowed attempt', () => {
         const text = poisoned.peekedMessageItems[0]!.messageText;
         expect(personalDataIn(text)).toEqual([]);
         const envelope = JSON.parse(Buffer.from(text, 'base64').toString('utf8')) as Record<string, unknown>;
+        // The body keeps its encoding below the host's layer (so it replays as it came), stripped at every layer.
+        expect(typeof envelope['body']).toBe(label === 'base64 JSON' ? 'object' : 'string');
         expect(envelope).toMatchObject({ azurePortSyncPoisoned: 1, reason: expect.stringMatching(/last allowed attempt \(5 of 5\)/) });
         expect(envelope['reason']).toMatch(/503/);
         // The stored body replays as the event it was.
