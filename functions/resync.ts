@@ -5,7 +5,7 @@
  *
  *   202 {runId, mode, status: "accepted"}                      the run has started
  *   409 {status: "already running", runId?, trigger, startedAt} a run holds the lock here or on another instance
- *   429 + Retry-After                                           this instance accepted a request < RESYNC_MIN_INTERVAL ago
+ *   429 + Retry-After                                           a request was accepted < RESYNC_MIN_INTERVAL ago (any instance)
  *   400 bad mode · 503 {error, errorId}                         storage or Port unreachable; errorId finds the log line
  *
  * Neither 409 nor 429 makes any Port or Resource Graph call. Error bodies never carry internal messages.

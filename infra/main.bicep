@@ -119,7 +119,7 @@ param deleteThreshold string = '0.9'
 @description('How long the entities of a subscription Resource Graph no longer shows are kept before they are removed, e.g. 7d.')
 param lostSubscriptionRetention string = '7d'
 
-@description('At most one accepted POST /api/resync per this interval on each instance, e.g. 60s (0s: no limit; the run lock still allows one run at a time).')
+@description('At most one accepted POST /api/resync per this interval across all instances, e.g. 60s (0s: no limit; the run lock still allows one run at a time).')
 param resyncMinInterval string = '60s'
 
 @description('Where the mapping (port-app-config) comes from: default (shipped), file (portAppConfigFile) or port (the config of the Port integration portIntegrationIdentifier). Empty: file when a file is named, else default.')

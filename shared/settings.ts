@@ -279,7 +279,7 @@ export interface Settings {
   runLock: {
     /** The blob service holding the lease; absent when no AzureWebJobsStorage form is set (the CLI warns). */
     storage?: BlobConnection;
-    /** At most one accepted POST /api/resync per this interval on each instance. */
+    /** At most one accepted POST /api/resync per this interval across all instances (a note on the run lock blob). */
     resyncMinIntervalMs: number;
   };
   /** Where the port-app-config comes from: the shipped default, a file, or a Port integration's config. */

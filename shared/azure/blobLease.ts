@@ -4,7 +4,8 @@
  * Leases are finite (15–60 s) and renewed while the holder lives, so a worker that dies mid-run stops blocking
  * others within one lease period. A holder that cannot renew before its lease runs out is told through `lost`
  * (an AbortSignal): another run may already hold the lock, so it must stop. Whoever holds the lease writes who
- * it is into the blob's metadata, so a refused caller can say which run is in the way.
+ * it is into the blob's metadata, so a refused caller can say which run is in the way. Notes (`note_*` metadata) are
+ * kept across holders: taking the lock replaces who holds it, never the notes.
  *
  * Blob names and the container are the caller's business; the container is created when missing only with a
  * connection string (Azurite, or an account key). With identity-based access the deployment creates it and the
@@ -30,6 +31,13 @@ export interface HeldLock {
   readonly name: string;
   /** Aborted (reason: LockLostError) when the lease could not be renewed in time: stop what the lock guards. */
   readonly lost: AbortSignal;
+  /**
+   * Notes kept on the lock across holders (name → value), as they were when this holder took it: what one holder
+   * records there, every later holder on any instance reads (the resync rate limit keeps its last accepted time).
+   */
+  readonly notes: Readonly<Record<string, string>>;
+  /** Records a note for later holders (under this lease). Names: lower-case letters and digits. */
+  note(name: string, value: string): Promise<void>;
   /** Stops renewing and releases the lease (best effort: an unreleased lease expires on its own). */
   release(): Promise<void>;
 }
@@ -122,13 +130,22 @@ export class BlobLeaseLocks implements RunLocks {
       }
     }
     const leaseId = lease.leaseId;
+    const holderMetadata = toMetadata({ host: hostname(), ...holder });
+    let notes: Record<string, string>;
     try {
-      await blob.setMetadata(toMetadata({ host: hostname(), ...holder }), { conditions: { leaseId }, ...signal });
+      // The notes earlier holders left: read under this lease, so nobody can change them meanwhile.
+      notes = notesOf((await blob.getProperties({ conditions: { leaseId }, ...signal })).metadata ?? {});
     } catch (error) {
-      // Not worth failing the run over: the metadata only explains a refusal to someone else.
+      await lease.releaseLease().catch(() => undefined);
+      throw this.explain(error);
+    }
+    try {
+      await blob.setMetadata({ ...holderMetadata, ...noteMetadata(notes) }, { conditions: { leaseId }, ...signal });
+    } catch (error) {
+      // Not worth failing the run over: the metadata only explains a refusal to someone else (the notes stay).
       this.logger.warn('run lock taken, but who holds it could not be recorded', { lock: name, error });
     }
-    return { acquired: true, lock: this.held(name, lease) };
+    return { acquired: true, lock: this.held(name, lease, blob, holderMetadata, notes) };
   }
 
   /** Who holds the lease on `name`, from the metadata the holder wrote (undefined if unreadable). */
@@ -141,7 +158,14 @@ export class BlobLeaseLocks implements RunLocks {
     }
   }
 
-  private held(name: string, lease: ReturnType<ReturnType<ContainerClient['getBlockBlobClient']>['getBlobLeaseClient']>): HeldLock {
+  private held(
+    name: string,
+    lease: ReturnType<ReturnType<ContainerClient['getBlockBlobClient']>['getBlobLeaseClient']>,
+    blob: ReturnType<ContainerClient['getBlockBlobClient']>,
+    holderMetadata: Record<string, string>,
+    initialNotes: Record<string, string>,
+  ): HeldLock {
+    const notes = { ...initialNotes };
     const controller = new AbortController();
     const leaseMs = this.leaseSeconds * 1000;
     let renewedAt = Date.now();
@@ -176,6 +200,15 @@ export class BlobLeaseLocks implements RunLocks {
     return {
       name,
       lost: controller.signal,
+      get notes() {
+        return { ...notes };
+      },
+      note: async (noteName: string, value: string) => {
+        if (!NOTE_NAME.test(noteName)) throw new RangeError(`note name must be lower-case letters and digits, got ${JSON.stringify(noteName)}`);
+        const next = { ...notes, [noteName]: ascii(value) };
+        await blob.setMetadata({ ...holderMetadata, ...noteMetadata(next) }, { conditions: { leaseId: lease.leaseId } });
+        Object.assign(notes, next);
+      },
       release: async () => {
         if (released) return;
         released = true;
@@ -215,6 +248,23 @@ export class BlobLeaseLocks implements RunLocks {
 
 function ascii(value: string): string {
   return value.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
+}
+
+const NOTE_PREFIX = 'note_';
+const NOTE_NAME = /^[a-z][a-z0-9]{0,40}$/;
+
+/** The notes in a blob's metadata (metadata names are case-insensitive: read lower-cased). */
+function notesOf(metadata: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(metadata)) {
+    const k = key.toLowerCase();
+    if (k.startsWith(NOTE_PREFIX) && NOTE_NAME.test(k.slice(NOTE_PREFIX.length))) out[k.slice(NOTE_PREFIX.length)] = value;
+  }
+  return out;
+}
+
+function noteMetadata(notes: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(notes).map(([k, v]) => [`${NOTE_PREFIX}${k}`, v]));
 }
 
 function toMetadata(holder: LockHolder): Record<string, string> {

@@ -59,6 +59,49 @@ describe('BlobLeaseLocks', () => {
     await lock.release();
   });
 
+  it('two holders with lease clients of their own (two instances) race for the lock: exactly one wins each time', async () => {
+    const connection = { connectionString: azurite.connectionString };
+    const [a, b] = await Promise.all([createBlobLeaseLocks(connection, { container: 'locks-race' }), createBlobLeaseLocks(connection, { container: 'locks-race' })]);
+    // Round 1 races the creation of the container and the lock blob too; later rounds race for an existing blob.
+    for (let round = 1; round <= 5; round++) {
+      const holderA = { trigger: 'timer', startedAt: '2026-03-02T08:00:00.000Z', runId: `a-${round}` };
+      const holderB = { trigger: 'http', startedAt: '2026-03-02T08:00:00.000Z', runId: `b-${round}` };
+      const attempts = await Promise.all([a.tryAcquire('raced', holderA), b.tryAcquire('raced', holderB)]);
+      const winners = attempts.filter((x) => x.acquired);
+      expect(winners, `round ${round}`).toHaveLength(1);
+      // While the winner holds it, neither instance gets it again.
+      expect((await a.tryAcquire('raced', holderA)).acquired, `round ${round}`).toBe(false);
+      expect((await b.tryAcquire('raced', holderB)).acquired, `round ${round}`).toBe(false);
+      await acquired(winners[0]!).release();
+    }
+  });
+
+  it('keeps notes on the lock across holders (the global resync rate limit), whoever holds it next', async () => {
+    const connection = { connectionString: azurite.connectionString };
+    const [a, b] = await Promise.all([createBlobLeaseLocks(connection, { container: 'locks-notes' }), createBlobLeaseLocks(connection, { container: 'locks-notes' })]);
+    const first = acquired(await a.tryAcquire('noted', holder));
+    expect(first.notes).toEqual({});
+    await first.note('lastresyncat', '2026-03-02T08:00:00.000Z');
+    expect(first.notes).toEqual({ lastresyncat: '2026-03-02T08:00:00.000Z' });
+    // The holder is still named while the note is there.
+    const refused = await b.tryAcquire('noted', { trigger: 'timer', startedAt: '2026-03-02T08:00:30.000Z' });
+    expect(refused.acquired ? undefined : refused.holder).toEqual({ ...holder, host: expect.any(String) });
+    await first.release();
+
+    const second = acquired(await b.tryAcquire('noted', { trigger: 'timer', startedAt: '2026-03-02T08:01:00.000Z' }));
+    expect(second.notes).toEqual({ lastresyncat: '2026-03-02T08:00:00.000Z' });
+    // Taking the lock replaces who holds it, not the notes.
+    const metadata = (await service().getContainerClient('locks-notes').getBlobClient('noted').getProperties()).metadata ?? {};
+    expect(metadata).toMatchObject({ trigger: 'timer', startedat: '2026-03-02T08:01:00.000Z', note_lastresyncat: '2026-03-02T08:00:00.000Z' });
+    expect(metadata).not.toHaveProperty('runid');
+    await second.note('lastresyncat', '2026-03-02T08:05:00.000Z');
+    await second.release();
+    const third = acquired(await a.tryAcquire('noted', holder));
+    expect(third.notes).toEqual({ lastresyncat: '2026-03-02T08:05:00.000Z' });
+    await expect(third.note('Not A Name', 'x')).rejects.toThrow(/note name/);
+    await third.release();
+  });
+
   it('does not create the container with identity-based access: says the deployment creates it', async () => {
     const container = service().getContainerClient('never-created');
     const locks = new BlobLeaseLocks(container, false);

@@ -12,7 +12,12 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { reconcileHandler } from '../../functions/reconcile.js';
 import { resyncHandler } from '../../functions/resync.js';
-import { currentRun, useReconcileDepsFactory, type HostReconcileDeps } from '../../shared/sync/reconcile/host.js';
+import { createBlobLeaseLocks } from '../../shared/azure/blobLease.js';
+import { createResourceGraphReader, type ResourceGraphReader } from '../../shared/azure/resourceGraph.js';
+import { createLogger, memorySink, type Logger } from '../../shared/log.js';
+import { PortClient } from '../../shared/port/client.js';
+import * as thisInstance from '../../shared/sync/reconcile/host.js';
+import { currentRun, useReconcileDepsFactory, type HostReconcileDeps, type ReconcileDepsFactory } from '../../shared/sync/reconcile/host.js';
 import { RUN_LOCK_CONTAINER, runLockName } from '../../shared/sync/reconcile/runLock.js';
 import { SyncStateStore } from '../../shared/sync/reconcile/state.js';
 import { describeScope, stateIdentifierFor } from '../../shared/sync/reconcile/scope.js';
@@ -55,6 +60,15 @@ const lockBlob = () =>
   BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(RUN_LOCK_CONTAINER).getBlockBlobClient(runLockName(h.settings));
 const count = (pattern: RegExp) => logLines.filter((l) => pattern.test(l)).length;
 
+/**
+ * Forgets when a resync was last accepted (the note every instance reads on the lock blob), so a test of the rate
+ * limit does not count the requests of the tests before it. Only while nobody holds the lock.
+ */
+async function forgetLastResync(): Promise<void> {
+  const blob = lockBlob();
+  if (await blob.exists()) await blob.setMetadata({});
+}
+
 /** A first run, so a test can rely on a cursor whatever ran before it. */
 async function ensureSynced(): Promise<void> {
   if (!h.stateEntity()?.properties?.['cursor']) await h.run({ mode: 'full' });
@@ -72,6 +86,43 @@ async function holdLockElsewhere(seconds: number): Promise<string> {
     { conditions: { leaseId: lease.leaseId } },
   );
   return lease.leaseId;
+}
+
+/** The clients one set of deps was built with, so their Port and Resource Graph calls can be told apart. */
+interface Clients {
+  port: PortClient;
+  graph: ResourceGraphReader;
+}
+const portCalls = (c: Clients) => c.port.requestCounts().total;
+
+/**
+ * A deps factory that builds fresh clients on every call (recorded in `made`), as separate workers have, and,
+ * when given, a run lock of its own (its own blob service client and lease).
+ */
+function clientsPerCall(made: Clients[], runLock?: HostReconcileDeps['runLock']): ReconcileDepsFactory {
+  return async (logger) => {
+    const port = new PortClient({ ...h.settings.port, logger, backoffBaseMs: 5, maxWaitMs: 50 });
+    const graph = createResourceGraphReader(h.settings.azure, logger, { credential: h.arg.credential, retry: { maxRetries: 1, retryDelayInMs: 5, maxRetryDelayInMs: 20 } });
+    made.push({ port, graph });
+    return { ...h.deps({ logger }), port, graph, ...(runLock ? { runLock } : {}), ...overrides };
+  };
+}
+
+type HostModule = typeof thisInstance;
+
+/**
+ * Another instance of the Function App: host.ts loaded a second time (its own worker state: run slot, rate-limit
+ * memory), with clients of its own and its own blob lease client on the same Azurite account. All it shares with
+ * this test's instance is the storage account and Port, as on Azure.
+ */
+async function otherInstance(): Promise<{ host: HostModule; made: Clients[]; logger: Logger }> {
+  const specifier = new URL('../../shared/sync/reconcile/host.ts?instance=other', import.meta.url).href;
+  const host = (await import(/* @vite-ignore */ specifier)) as HostModule;
+  expect(host.requestResync).not.toBe(thisInstance.requestResync);
+  const locks = await createBlobLeaseLocks({ connectionString: azurite.connectionString }, { container: RUN_LOCK_CONTAINER });
+  const made: Clients[] = [];
+  host.useReconcileDepsFactory(clientsPerCall(made, { locks, name: runLockName(h.settings) }));
+  return { host, made, logger: createLogger(memorySink(), 'debug') };
 }
 
 describe('POST /api/resync', () => {
@@ -113,8 +164,9 @@ describe('POST /api/resync', () => {
     expect(summary?.mode).toBe('window');
   });
 
-  it('rate-limits accepted requests per instance with 429 and Retry-After, without any Port call', async () => {
+  it('rate-limits accepted requests with 429 and Retry-After, without any Port call', async () => {
     await ensureSynced();
+    await forgetLastResync();
     overrides = { resyncMinIntervalMs: 60_000 };
     useReconcileDepsFactory(async (logger) => ({ ...h.deps({ logger }), ...overrides }));
     h.arg.advance(MINUTE);
@@ -158,6 +210,9 @@ describe('one reconciliation at a time (run lock on Azurite)', () => {
     for (const order of ['requests first', 'timer first'] as const) {
       h.arg.advance(MINUTE);
       logLines = [];
+      const made: Clients[] = [];
+      useReconcileDepsFactory(clientsPerCall(made));
+      h.port.clearRequests();
       const requests = () => [resyncHandler(post({ mode: 'full' }), context()), resyncHandler(post({ mode: 'full' }), context())];
       const tick = async () => {
         // Requests first: let them claim this worker's slot (after building their deps) before the tick arrives.
@@ -181,7 +236,73 @@ describe('one reconciliation at a time (run lock on Azurite)', () => {
       }
       if (winner) expect(h.stateEntity()!.properties!.lastRunId).toBe(winner);
       expect(timerRan, order).toBe(order === 'timer first');
+      // The refused ones made no Port or Resource Graph call: every Port request came from the one run's clients.
+      const busy = made.filter((c) => portCalls(c) > 0 || c.graph.queryCount() > 0);
+      expect(busy, order).toHaveLength(1);
+      expect(h.port.requests.length, order).toBe(portCalls(busy[0]!));
     }
+  });
+
+  it('two instances, each with its own lease client, race for the lock: exactly one runs, the other answers 409 without any Port call', async () => {
+    await ensureSynced();
+    const other = await otherInstance();
+    const made: Clients[] = [];
+    for (const round of ['resync here and there', 'timer here, resync there', 'resync here, timer there'] as const) {
+      h.arg.advance(MINUTE);
+      useReconcileDepsFactory(clientsPerCall(made));
+      made.length = 0;
+      other.made.length = 0;
+      logLines = [];
+      h.port.clearRequests();
+      const argBefore = h.arg.queryCount();
+      const here = round === 'timer here, resync there' ? reconcileHandler(timer, context()).then(() => undefined) : resyncHandler(post({ mode: 'full' }), context());
+      const there = round === 'resync here, timer there' ? other.host.runScheduledReconciliation(other.logger).then(() => undefined) : other.host.requestResync('full', other.logger);
+      const [responseHere, outcomeThere] = await Promise.all([here, there]);
+      await Promise.all([currentRun(), other.host.currentRun()]);
+
+      // Exactly one run started, on one of the two instances.
+      const runsHere = count(/reconcile run started/);
+      const clients = [...made, ...other.made];
+      const busy = clients.filter((c) => portCalls(c) > 0 || c.graph.queryCount() > 0);
+      expect(busy, round).toHaveLength(1);
+      expect(h.port.requests.length, round).toBe(portCalls(busy[0]!));
+      expect(h.arg.queryCount() - argBefore, round).toBe(busy[0]!.graph.queryCount());
+      const ranHere = made.includes(busy[0]!);
+      expect(runsHere, round).toBe(ranHere ? 1 : 0);
+      // The loser says so: 409 (or "running") for a request, a skipped tick for the timer.
+      if (responseHere) expect(responseHere.status, round).toBe(ranHere ? 202 : 409);
+      if (outcomeThere) expect(outcomeThere.status, round).toBe(ranHere ? 'running' : 'accepted');
+      if (!responseHere && ranHere) expect(count(/reconcile tick skipped/), round).toBe(0);
+      if (!responseHere && !ranHere) expect(count(/reconcile tick skipped: another run holds the run lock/), round).toBe(1);
+      expect((await lockBlob().getProperties()).leaseState, round).toBe('available');
+    }
+    other.host.useReconcileDepsFactory(undefined);
+  });
+
+  it('the resync rate limit holds across instances: a request accepted on one makes the next on another 429, without any Port call', async () => {
+    await ensureSynced();
+    await forgetLastResync();
+    const other = await otherInstance();
+    overrides = { resyncMinIntervalMs: 60_000 };
+    const made: Clients[] = [];
+    useReconcileDepsFactory(clientsPerCall(made));
+    h.arg.advance(MINUTE);
+    expect((await resyncHandler(post({ mode: 'window' }), context())).status).toBe(202);
+    await currentRun();
+    h.port.clearRequests();
+    other.made.length = 0;
+    const limited = await other.host.requestResync('full', other.logger);
+    await other.host.currentRun();
+    expect(limited.status).toBe('rate-limited');
+    const retryAfterMs = limited.status === 'rate-limited' ? limited.retryAfterMs : 0;
+    expect(retryAfterMs).toBeGreaterThan(0);
+    expect(retryAfterMs).toBeLessThanOrEqual(60_000);
+    expect(h.port.requests).toEqual([]);
+    expect(other.made.every((c) => portCalls(c) === 0 && c.graph.queryCount() === 0)).toBe(true);
+    expect(other.host.currentRun()).toBeUndefined();
+    // The refusal leaves the lock free for the timer.
+    expect((await lockBlob().getProperties()).leaseState).toBe('available');
+    other.host.useReconcileDepsFactory(undefined);
   });
 
   it('a run holding the lock on another instance: requests get 409 and the tick skips, with no Port or Resource Graph call', async () => {

@@ -4,8 +4,10 @@
  *
  * The run lock (runLock.ts: a blob lease in the app's storage account) is taken before any Port or Resource Graph
  * call, renewed while the run lasts and released when it ends, fails or is aborted; a worker that dies leaves a
- * lease that expires within a minute. On top of it, this worker refuses a second run from memory (no I/O at all)
- * and accepts at most one resync request per RESYNC_MIN_INTERVAL, so a key holder cannot hammer Port or Azure.
+ * lease that expires within a minute. On top of it, this worker refuses a second run from memory (no I/O at all),
+ * and at most one resync request per RESYNC_MIN_INTERVAL is accepted across all instances, so a key holder cannot
+ * hammer Port or Azure: the last accepted time is a note on the lock blob (blobLease.ts), read and written under
+ * the lease, and this worker also remembers its own to refuse a repeat without any I/O.
  *
  * An accepted resync request is recorded in Port (while holding the lock) before its background run starts, so
  * the timer honours it if the instance that took it is recycled mid-run.
@@ -58,6 +60,17 @@ let active: ActiveRun | undefined;
 let lastAcceptedResyncAt: number | undefined;
 
 const DEFAULT_RESYNC_MIN_INTERVAL_MS = 60_000;
+/** The lock note holding when a resync request was last accepted (ISO time), by any instance. */
+export const LAST_RESYNC_NOTE = 'lastresyncat';
+
+/** How long until a resync may be accepted again after one accepted at `lastAt`; 0 when it may now. */
+function resyncWaitMs(lastAt: number | undefined, now: number, minIntervalMs: number): number {
+  if (lastAt === undefined || !Number.isFinite(lastAt)) return 0;
+  const since = now - lastAt;
+  // A time further in the future than the interval is not to be trusted (a clock far off): it does not block.
+  if (since >= minIntervalMs || since < -minIntervalMs) return 0;
+  return Math.min(minIntervalMs, lastAt + minIntervalMs - now);
+}
 
 async function createClients(): Promise<Clients> {
   const [{ loadSettings }, { createPortClient }, { createResourceGraphReader }, { MappingProvider }] = await Promise.all([
@@ -209,7 +222,7 @@ export type ResyncOutcome =
   | { status: 'accepted'; runId: string; mode: RunMode }
   /** A run holds the lock (on this worker or another): nothing was recorded and no Port call was made. */
   | { status: 'running'; holder: LockHolder | undefined }
-  /** This worker accepted a request less than RESYNC_MIN_INTERVAL ago. */
+  /** A request was accepted less than RESYNC_MIN_INTERVAL ago, on this worker or any other: no Port call made. */
   | { status: 'rate-limited'; retryAfterMs: number };
 
 /**
@@ -222,9 +235,9 @@ export async function requestResync(mode: RunMode, logger: Logger): Promise<Resy
   const deps = await depsFor(logger);
   const minIntervalMs = deps.resyncMinIntervalMs ?? fullSettings(deps)?.runLock.resyncMinIntervalMs ?? DEFAULT_RESYNC_MIN_INTERVAL_MS;
   const now = Date.now();
-  if (lastAcceptedResyncAt !== undefined && now - lastAcceptedResyncAt < minIntervalMs) {
-    return { status: 'rate-limited', retryAfterMs: lastAcceptedResyncAt + minIntervalMs - now };
-  }
+  // This worker's own last acceptance answers without any I/O; the lock's note (below) covers every instance.
+  const localWait = resyncWaitMs(lastAcceptedResyncAt, now, minIntervalMs);
+  if (localWait > 0) return { status: 'rate-limited', retryAfterMs: localWait };
   // Building deps awaited: another request on this worker may have claimed the slot meanwhile.
   const claimed = activeSlot();
   if (claimed) return { status: 'running', holder: await claimed.holder };
@@ -241,6 +254,20 @@ export async function requestResync(mode: RunMode, logger: Logger): Promise<Resy
       return { status: 'running', holder: attempt.holder };
     }
     lock = attempt.lock;
+    const globalWait = resyncWaitMs(Date.parse(lock.notes[LAST_RESYNC_NOTE] ?? ''), Date.now(), minIntervalMs);
+    if (globalWait > 0) {
+      // Accepted on some instance less than RESYNC_MIN_INTERVAL ago: give the lock back, nothing was recorded.
+      await lock.release();
+      lock = undefined;
+      slot.finish(undefined);
+      return { status: 'rate-limited', retryAfterMs: globalWait };
+    }
+    try {
+      await lock.note(LAST_RESYNC_NOTE, new Date(now).toISOString());
+    } catch (error) {
+      // The run may go ahead (it holds the lock); only the global rate limit misses this one acceptance.
+      logger.warn('resync accepted, but its time could not be noted on the run lock', { runId, error: String(error) });
+    }
     lastAcceptedResyncAt = now;
     await recordRequest(deps, { mode, runId, requestedAt: (deps.now?.() ?? new Date()).toISOString() });
     logger.info('resync requested', { runId, mode });
