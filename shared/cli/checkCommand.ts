@@ -7,7 +7,11 @@
  * What a first run creates (the blueprints on a fresh Port) is reported as such, not as a failure.
  */
 import { armScopeFor } from '../azure/credential.js';
+import { blueprintExists, customBlueprints, missingBlueprintMessage } from '../mapping/blueprintCheck.js';
+import type { LoadedMapping } from '../mapping/config/load.js';
+import type { Logger } from '../log.js';
 import { defaultBlueprints } from '../port/blueprints.js';
+import type { PortApi, PortIntegrationApi } from '../port/types.js';
 import type { Settings } from '../settings.js';
 import { RUN_LOCK_CONTAINER } from '../sync/reconcile/runLock.js';
 import { cliCredential, cliGraph, cliLogger, cliPort, cliSettings, SETTINGS_SOURCE, withoutErrorClass } from './context.js';
@@ -98,6 +102,7 @@ export async function checkCommand(io: CliIo, options: { json?: boolean }): Prom
           return 'exists and is readable';
         });
       }
+      await checkMappingBlueprints(settings, port, logger, attempt, report);
     } else {
       report({ name: 'port blueprints', status: 'skip', detail: 'not authenticated to Port' });
     }
@@ -108,6 +113,37 @@ export async function checkCommand(io: CliIo, options: { json?: boolean }): Prom
   await checkRunLock(settings, report);
   await checkQueue(io, settings, report);
   return finish(io, results, options.json === true);
+}
+
+/**
+ * The mapping the settings select loads, and every blueprint it writes beyond the three defaults exists in Port
+ * (the app creates only those three; a run stops naming any other that is missing).
+ */
+async function checkMappingBlueprints(
+  settings: Settings,
+  port: PortApi,
+  logger: Logger,
+  attempt: (name: string, fn: () => Promise<string>) => Promise<boolean>,
+  report: (r: CheckResult) => void,
+): Promise<void> {
+  const { MappingProvider } = await import('../mapping/source.js');
+  let loaded: LoadedMapping | undefined;
+  const ok = await attempt('mapping', async () => {
+    const integrations = typeof (port as { getIntegration?: unknown }).getIntegration === 'function' ? { port: port as unknown as PortIntegrationApi } : {};
+    loaded = await new MappingProvider({ settings, logger, ...integrations }).mapping({ fresh: true });
+    return `${loaded.mapper.entries.length} entr${loaded.mapper.entries.length === 1 ? 'y' : 'ies'} from ${loaded.origin}`;
+  });
+  if (!ok || !loaded) {
+    report({ name: 'mapping blueprints', status: 'skip', detail: 'the mapping did not load' });
+    return;
+  }
+  const mapper = loaded.mapper;
+  for (const [blueprint, entries] of customBlueprints(mapper.entries, settings.port.blueprints)) {
+    await attempt(`port blueprint ${blueprint} (written by ${entries.map((i) => `resources[${i}]`).join(', ')})`, async () => {
+      if (!(await blueprintExists(port, blueprint))) throw new Error(missingBlueprintMessage(blueprint));
+      return 'exists and is readable';
+    });
+  }
 }
 
 /** The run lock's container: reachable, and a lease can be taken and released (on a probe blob, not the lock). */

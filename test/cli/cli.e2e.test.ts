@@ -191,6 +191,27 @@ describe('azure-port-sync check', () => {
     expect(h.port.blueprint('checkResource')).toBeUndefined();
   });
 
+  it('names every blueprint the mapping writes that Port does not have, with the entries writing it, and fails', async () => {
+    const path = await import('node:path');
+    const example = path.resolve(import.meta.dirname, '../../examples/port-app-config.yaml');
+    const missing = await cli(['check', '--json'], { PORT_APP_CONFIG_FILE: example });
+    const report = JSON.parse(missing.stdout) as { ok: boolean; checks: CheckResult[] };
+    expect(report.checks.find((c) => c.name === 'mapping')).toMatchObject({ status: 'pass', detail: expect.stringMatching(/entries from .*port-app-config\.yaml/) });
+    const storage = report.checks.find((c) => c.name.startsWith('port blueprint azureStorageAccount '))!;
+    expect(storage).toMatchObject({ name: 'port blueprint azureStorageAccount (written by resources[2])', status: 'fail' });
+    expect(storage.detail).toMatch(/^blueprint "azureStorageAccount" does not exist in Port: create it first/);
+    expect(report.checks.filter((c) => c.name.startsWith('port blueprint azure') && c.status === 'fail').map((c) => c.name.split(' ')[2])).toEqual(
+      expect.arrayContaining(['azureStorageAccount', 'azureVirtualMachine']),
+    );
+    expect(missing.code).toBe(1);
+    // With the example's blueprints in Port, they pass.
+    const blueprints = JSON.parse((await import('node:fs')).readFileSync(path.resolve(import.meta.dirname, '../../examples/blueprints.json'), 'utf8')) as Record<string, unknown>[];
+    for (const b of blueprints) h.port.seedBlueprint(b);
+    const present = await cli(['check', '--json'], { PORT_APP_CONFIG_FILE: example });
+    const after = JSON.parse(present.stdout) as { checks: CheckResult[] };
+    expect(after.checks.find((c) => c.name.startsWith('port blueprint azureStorageAccount '))?.status).toBe('pass');
+  });
+
   it('tells a refused connection from a timeout, within seconds and naming the host', async () => {
     const { createServer } = await import('node:net');
     // Accepts connections and never answers: a host that is up but silent.

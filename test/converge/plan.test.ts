@@ -176,3 +176,35 @@ describe('what Port is read for', () => {
     expect(p.upserts[0]!.entity).toEqual(withExplicitNulls(mapped.entity, fieldsOf(BP.resource)));
   });
 });
+
+describe('stale entities a full sync hands over with their id (a mapping change)', () => {
+  const OLD = { blueprint: 'azureTracked', level: 'resource' as const, identifier: toPortIdentifier(VM) };
+  const storedOld = new Map([[refKey(OLD), { fingerprint: 'x', objects: {} }]]);
+  const decideWith = (target: ConvergeTarget, observation: Observation) => {
+    const { mapped, refsToRead } = mapObservations([target], new Map([[VM, observation]]), mapping);
+    return { refsToRead, ...decide(mapped, storedOld, { fieldsOf: (bp) => (bp === OLD.blueprint ? { blueprint: bp, fields: [], include: [], objectProperties: [] } : fieldsOf(bp)) }) };
+  };
+
+  it('present, but no longer mapped into that blueprint: deleted (the row proves the resource, the mapping proves the change)', () => {
+    const p = decideWith({ id: VM, hint: 'delete', stale: [OLD] }, present(row(VM)));
+    expect(p.refsToRead).toContainEqual(OLD);
+    expect(p.deletes).toEqual([{ target: VM, ref: OLD }]);
+    expect(p.upserts.map((u) => u.ref.blueprint)).toEqual([BP.resource]);
+  });
+
+  it('still mapped into that blueprint with that identifier: kept (written, not deleted)', () => {
+    const same = { ...OLD, blueprint: BP.resource };
+    const p = decideWith({ id: VM, hint: 'delete', stale: [same] }, present(row(VM)));
+    expect(p.deletes).toEqual([]);
+  });
+
+  it('proven absent: deleted with what the id stands for now', () => {
+    expect(decideWith({ id: VM, hint: 'delete', stale: [OLD] }, absent).deletes).toEqual([{ target: VM, ref: OLD }]);
+  });
+
+  it('unknown, or a write hint: the stale list deletes nothing', () => {
+    expect(decideWith({ id: VM, hint: 'delete', stale: [OLD] }, unreadable).deletes).toEqual([]);
+    expect(decideWith({ id: VM, hint: 'write', stale: [OLD] }, present(row(VM))).deletes).toEqual([]);
+    expect(decideWith({ id: VM, hint: 'write', stale: [OLD] }, absent).deletes).toEqual([]);
+  });
+});

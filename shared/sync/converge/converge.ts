@@ -59,7 +59,7 @@ export interface ConvergeResult {
 export async function converge(deps: ConvergeDeps, requests: readonly ConvergeRequest[], options: ConvergeOptions = {}): Promise<ConvergeResult> {
   const signal = options.abortSignal ? { abortSignal: options.abortSignal } : {};
   const targets = new Map<string, ConvergeTarget>();
-  for (const r of requests) targets.set(r.id, { id: r.id, hint: r.hint, ...(r.holdIfPresent ? { holdIfPresent: true } : {}) });
+  for (const r of requests) targets.set(r.id, { id: r.id, hint: r.hint, ...(r.holdIfPresent ? { holdIfPresent: true } : {}), ...(r.stale ? { stale: r.stale } : {}) });
 
   const expanded = await expandContainers(deps, requests, signal);
   for (const ids of expanded.values()) {

@@ -32,6 +32,12 @@ export interface ConvergeTarget {
   hint: Hint;
   /** A delete hint whose resource is still visible is held (the caller re-checks later) instead of written back. */
   holdIfPresent?: boolean;
+  /**
+   * Entities Port holds for this id that the caller found stale (a full sync's candidates, per blueprint). When the
+   * row is present and mapped without error, those it no longer maps to are deleted, like a selector turning false:
+   * the mapping changed (an entry removed, its kind changed) while the resource stayed.
+   */
+  stale?: EntityRef[];
 }
 
 /** What Port holds for one entity (from a search of the mapped fields). */
@@ -110,13 +116,17 @@ export function mapObservations(
         mapped.push({ kind: 'settled', target, verdict: { status: 'unmappable', reason: result.error } });
         continue;
       }
-      if (result.entities.length === 0 && result.unselected.length === 0) {
+      // Stale entities the present row no longer maps to (only when the row mapped without error: an unmappable row
+      // deletes nothing, above) go like unselected ones.
+      const produced = new Set(result.entities.map((e) => refKey({ blueprint: e.blueprint, identifier: e.entity.identifier })));
+      const unselected = [...result.unselected, ...(target.stale ?? []).filter((ref) => target.hint === 'delete' && !produced.has(refKey(ref)))];
+      if (result.entities.length === 0 && unselected.length === 0) {
         mapped.push({ kind: 'settled', target, verdict: { status: 'notTracked' } });
         continue;
       }
       for (const e of result.entities) need({ blueprint: e.blueprint, level: e.level, identifier: e.entity.identifier });
-      for (const ref of result.unselected) need(ref);
-      mapped.push({ kind: 'present', target, entities: result.entities, unselected: result.unselected });
+      for (const ref of unselected) need(ref);
+      mapped.push({ kind: 'present', target, entities: result.entities, unselected });
       continue;
     }
     // Proven absent.
@@ -128,7 +138,9 @@ export function mapObservations(
       mapped.push({ kind: 'settled', target, verdict: { status: 'notTracked' } });
       continue;
     }
-    const refs = mapping.refsOfId(target.id);
+    // Proven absent: what the id stands for now, and whatever stale entity of it the caller found (a blueprint the
+    // mapping no longer maps this id into still held it).
+    const refs = [...mapping.refsOfId(target.id), ...(target.stale ?? [])];
     for (const ref of refs) need(ref);
     mapped.push({ kind: 'absent', target, refs });
   }

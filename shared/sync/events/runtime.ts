@@ -103,8 +103,15 @@ export async function createEventProcessor(settings: Settings, logger: Logger, o
     resourceGraph.useExtraColumns?.(extraColumnsOf(mapper));
     return entityMappingFromCatalog(mapper, settings.port.blueprints, definitions);
   };
-  // Loaded once now, so a mapping that cannot load fails the worker's first message, not a later batch.
+  // Loaded once now, so a mapping that cannot load fails the worker's first message, not a later batch; so does a
+  // mapping that writes a blueprint Port does not have (named with its entries; the defaults are the reconciliation's).
   const mapping = await mappingOf();
+  {
+    const [{ missingMappingBlueprints }, { MappingConfigError }] = await Promise.all([import('../../mapping/blueprintCheck.js'), import('../../mapping/config/load.js')]);
+    const loaded = await provider.mapping();
+    const missing = await missingMappingBlueprints(port, loaded.mapper.entries, settings.port.blueprints);
+    if (missing.length > 0) throw new MappingConfigError(loaded.origin, missing);
+  }
   return new EventProcessor(
     {
       port,

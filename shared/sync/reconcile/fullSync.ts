@@ -24,7 +24,7 @@ import { PermanentError } from '../../errors.js';
 import { applyLostSubscriptions, trackLostSubscriptions } from './lostSubscriptions.js';
 import { converge } from '../converge/converge.js';
 import { azureIdOfIdentifier } from '../converge/identifiers.js';
-import type { RowMapping } from '../converge/mapping.js';
+import type { EntityRef, RowMapping } from '../converge/mapping.js';
 
 type Level = 'subscription' | 'resourceGroup' | 'resource';
 
@@ -223,24 +223,35 @@ async function deleteWithProof(
   deletions: { blueprint: string; identifiers: string[] }[],
 ): Promise<{ present: number; unproven: number; inconclusive: number; protected: number; undecodable: number }> {
   const tally = { present: 0, unproven: 0, inconclusive: 0, protected: 0, undecodable: 0 };
-  const idLists = deletions.map(({ identifiers }) => {
+  const levelOf = new Map(ctx.mapping.blueprints.map((b) => [b.fields.blueprint, b.level]));
+  // The candidate travels with its id: if the resource is there but the mapping no longer maps it into this
+  // blueprint (an entry removed, its kind changed), the core deletes it once the row is read and mapped.
+  const staleLists: Map<string, EntityRef[]>[] = [];
+  const idLists = deletions.map(({ blueprint, identifiers }) => {
     const ids: string[] = [];
+    const staleOf = new Map<string, EntityRef[]>();
     for (const identifier of identifiers) {
       const id = azureIdOfIdentifier(identifier);
-      if (id) ids.push(id);
-      else tally.undecodable += 1;
+      if (!id) {
+        tally.undecodable += 1;
+        continue;
+      }
+      if (!staleOf.has(id)) ids.push(id);
+      staleOf.set(id, [...(staleOf.get(id) ?? []), { blueprint, identifier, level: levelOf.get(blueprint) ?? 'resource' }]);
     }
+    staleLists.push(staleOf);
     return ids;
   });
   const total = idLists.reduce((n, ids) => n + ids.length, 0);
   let done = 0;
   if (total > 0) ctx.progress('delete', 0, 0, total);
-  for (const ids of idLists) {
+  for (const [k, ids] of idLists.entries()) {
+    const staleOf = staleLists[k]!;
     for (let i = 0; i < ids.length; i += PROOF_BATCH) {
       ctx.abortSignal?.throwIfAborted();
       const result = await converge(
         { graph: ctx.graph, port: ctx.port, mapping: ctx.mapping, writer: ctx.writer, scope: ctx.scope },
-        ids.slice(i, i + PROOF_BATCH).map((id) => ({ id, hint: 'delete' as const })),
+        ids.slice(i, i + PROOF_BATCH).map((id) => ({ id, hint: 'delete' as const, stale: staleOf.get(id)! })),
         { ...(ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {}), detailed: ctx.detailed, protectUpdatedSince: ctx.protectUpdatedSince },
       );
       for (const { verdict } of result.results.values()) {

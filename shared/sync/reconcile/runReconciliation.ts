@@ -17,6 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import type { QueryScope } from '../../azure/types.js';
 import { MappingConfigError } from '../../mapping/config/load.js';
+import { missingMappingBlueprints } from '../../mapping/blueprintCheck.js';
 import { defaultBlueprints } from '../../port/blueprints.js';
 import type { BlueprintDefinition } from '../../port/types.js';
 import { PlanCatalogWriter } from '../converge/planWriter.js';
@@ -156,6 +157,11 @@ export async function runReconciliation(deps: ReconcileDeps, request: ReconcileR
       if (threshold !== undefined) reconcileSettings = { ...settings.reconcile, deleteThreshold: threshold };
     }
     if (!dryRun) await timed('ensureBlueprints', () => port.ensureBlueprints(definitions, signalOption));
+    // Any other blueprint the mapping writes must exist already: name what is missing before anything is synced.
+    if (loaded) {
+      const missing = await timed('checkBlueprints', () => missingMappingBlueprints(port, loaded.mapper.entries, ids, signalOption));
+      if (missing.length > 0) throw new MappingConfigError(loaded.origin, missing);
+    }
     state = await timed('readState', () => store.read(signalOption));
     stateRead = true;
 
