@@ -9,7 +9,8 @@
  * their resource groups as witnesses; anything still unproven is "unknown", which callers never treat as deleted.
  *
  * Every query is kept to one page (targets + witnesses ≤ 1000 rows), because a second page could shift under us.
- * A result that pages anyway, or whose row count disagrees with totalRecords, proves presence but not absence.
+ * A result that pages anyway, or whose row count disagrees with totalRecords, proves presence but not absence: its
+ * missing ids are read again in halves until a read fits one page (a service may page below the size asked for).
  */
 import pLimit from 'p-limit';
 import { PermanentError } from '../errors.js';
@@ -137,6 +138,7 @@ export async function observeIds(
     const seen = new Map<string, ArgRow>();
     for (const row of rows) if (typeof row.id === 'string') seen.set(normalizeResourceId(row.id), row);
     const unproven: Target[] = [];
+    const missing: Target[] = [];
     for (const t of batch) {
       const row = seen.get(t.normalized);
       if (row) {
@@ -145,14 +147,24 @@ export async function observeIds(
       }
       const witness = witnessOf(t);
       if (!singlePage) {
-        result.set(t.normalized, unknown('inconclusive', 'the by-id read paged or its row count changed, so a missing row proves nothing'));
+        missing.push(t);
       } else if (witness !== undefined && witness !== t.normalized && seen.has(witness)) {
         result.set(t.normalized, { state: 'absent' });
       } else {
         unproven.push(t);
       }
     }
-    return unproven;
+    if (missing.length === 0) return unproven;
+    // The service paged below the size we asked for (it may, e.g. for large rows): read what is missing again in
+    // halves, until each read fits one page. A single id that still pages proves nothing.
+    if (batch.length === 1) {
+      for (const t of missing) result.set(t.normalized, unknown('inconclusive', 'the by-id read paged or its row count changed, so a missing row proves nothing'));
+      return unproven;
+    }
+    const half = Math.ceil(missing.length / 2);
+    const halves = missing.length === 1 ? [missing] : [missing.slice(0, half), missing.slice(half)];
+    const again = await Promise.all(halves.map((h) => readWith(h, witnessOf)));
+    return [...unproven, ...again.flat()];
   };
 
   const firstPass = await Promise.all(

@@ -8,7 +8,7 @@ import type { ArgRow, Observation } from '../../shared/azure/types.js';
 import { DEFAULT_BLUEPRINT_IDS as BP } from '../../shared/port/blueprints.js';
 import { createDefaultMapping } from '../../shared/sync/converge/mapping.js';
 import { fingerprint, withExplicitNulls } from '../../shared/sync/converge/fingerprint.js';
-import { decide, mapObservations, refKey, type ConvergeTarget, type StoredInfo } from '../../shared/sync/converge/plan.js';
+import { decide, holdContainersWithLiveChildren, mapObservations, refKey, type ConvergeTarget, type StoredInfo } from '../../shared/sync/converge/plan.js';
 
 const SUB = '/subscriptions/00000000-0000-0000-0000-00000000000a';
 const RG = `${SUB}/resourcegroups/rg`;
@@ -206,5 +206,32 @@ describe('stale entities a full sync hands over with their id (a mapping change)
     expect(decideWith({ id: VM, hint: 'delete', stale: [OLD] }, unreadable).deletes).toEqual([]);
     expect(decideWith({ id: VM, hint: 'write', stale: [OLD] }, present(row(VM))).deletes).toEqual([]);
     expect(decideWith({ id: VM, hint: 'write', stale: [OLD] }, absent).deletes).toEqual([]);
+  });
+});
+
+describe('a deleted group whose children Resource Graph still shows', () => {
+  const groupRow: ArgRow = { id: RG, name: 'rg', type: 'microsoft.resources/subscriptions/resourcegroups', location: 'westeurope' };
+  const stored = { [RG]: storedFor(groupRow, 1_000), [VM]: storedFor(row(VM), 1_000) };
+  const targets: ConvergeTarget[] = [{ id: RG, hint: 'delete', holdIfPresent: true }, { id: VM, hint: 'delete' }];
+
+  it('holds the group (no delete Port would refuse for its dependents) while a child is still listed', () => {
+    const decided = plan(targets, { [RG]: absent, [VM]: present(row(VM)) }, stored);
+    expect(decided.deletes.map((d) => d.target)).toEqual([RG]);
+    const held = holdContainersWithLiveChildren(decided, new Map([[RG, [VM]]]), new Set([RG]));
+    expect(held.deletes).toEqual([]);
+    expect(held.verdicts.get(RG)).toEqual({ status: 'held' });
+  });
+
+  it('deletes the group with its children once they are proven gone', () => {
+    const decided = plan(targets, { [RG]: absent, [VM]: absent }, stored);
+    const out = holdContainersWithLiveChildren(decided, new Map([[RG, [VM]]]), new Set([RG]));
+    expect(out.deletes.map((d) => d.target).sort()).toEqual([RG, VM].sort());
+    expect(out.verdicts.get(RG)).toEqual({ status: 'deleted', deletes: 1 });
+  });
+
+  it('after the settle time (not holdable) the delete is attempted whatever the children', () => {
+    const decided = plan(targets, { [RG]: absent, [VM]: present(row(VM)) }, stored);
+    const out = holdContainersWithLiveChildren(decided, new Map([[RG, [VM]]]), new Set());
+    expect(out.deletes.map((d) => d.target)).toEqual([RG]);
   });
 });

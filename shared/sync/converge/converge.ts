@@ -15,7 +15,7 @@ import type { PortApi } from '../../port/types.js';
 import type { BlueprintFields } from './fingerprint.js';
 import { azureIdOfIdentifier } from './identifiers.js';
 import { LEVELS, levelOfId, type EntityMapping, type Level } from './mapping.js';
-import { byLevel, decide, mapObservations, refKey, type ConvergeTarget, type Plan, type Verdict } from './plan.js';
+import { byLevel, decide, holdContainersWithLiveChildren, mapObservations, refKey, type ConvergeTarget, type Plan, type Verdict } from './plan.js';
 import { graphQueryContributions, withGraphQueryRows } from './graphQueryRows.js';
 import { identifiersUnder, readStored } from './portState.js';
 import type { CatalogWriter, WriteResult } from './writer.js';
@@ -74,11 +74,13 @@ export async function converge(deps: ConvergeDeps, requests: readonly ConvergeRe
   const { mapped, refsToRead } = mapObservations(list, observations, withGraphQueryRows(deps.mapping, contributions));
   const fieldsOf = fieldsLookup(deps.mapping);
   const stored = refsToRead.length > 0 ? await readStored(deps.port, refsToRead, fieldsOf, { ...signal, detailed: options.detailed ?? false }) : new Map();
-  const plan = decide(mapped, stored, {
+  const decided = decide(mapped, stored, {
     fieldsOf,
     ...(options.protectUpdatedSince !== undefined ? { protectUpdatedSince: options.protectUpdatedSince } : {}),
     ...(options.detailed ? { detailed: true } : {}),
   });
+  const holdable = new Set(requests.filter((r) => r.holdIfPresent).map((r) => r.id));
+  const plan = holdContainersWithLiveChildren(decided, expanded, holdable);
 
   const results = new Map<string, TargetResult>();
   for (const [id, verdict] of plan.verdicts) results.set(id, { verdict, failures: [] });

@@ -238,3 +238,25 @@ export function decide(mapped: readonly Mapped[], stored: ReadonlyMap<string, St
 export function byLevel<T extends { ref: EntityRef }>(items: readonly T[], order: readonly Level[]): T[][] {
   return order.map((level) => items.filter((i) => i.ref.level === level));
 }
+
+/**
+ * Step 3 (pure): a container (resource group, subscription) whose delete may still wait (`holdable`: its delete hint
+ * is not settled) is held while Port keeps children the same read did not prove gone. Deleting it first would be
+ * refused (Port keeps an entity that others relate to) and then never retried; held, its re-check cascades again
+ * once Resource Graph shows the children gone (found by the soak: a group delete racing its children's lag).
+ */
+export function holdContainersWithLiveChildren(plan: Plan, expanded: ReadonlyMap<string, readonly string[]>, holdable: ReadonlySet<string>): Plan {
+  const held = new Set<string>();
+  for (const [container, children] of expanded) {
+    if (!holdable.has(container) || plan.verdicts.get(container)?.status !== 'deleted') continue;
+    const gone = (id: string) => {
+      const status = plan.verdicts.get(id)?.status;
+      return status === 'deleted' || status === 'alreadyAbsent';
+    };
+    if (!children.every(gone)) held.add(container);
+  }
+  if (held.size === 0) return plan;
+  const verdicts = new Map(plan.verdicts);
+  for (const container of held) verdicts.set(container, { status: 'held' });
+  return { ...plan, deletes: plan.deletes.filter((d) => !held.has(d.target)), verdicts };
+}
