@@ -256,6 +256,12 @@ export class Estate {
     return [...this.types];
   }
 
+  /** When Resource Graph starts showing the id's current state (created, updated or deleted), on the emulator's clock. */
+  visibleAt(id: string): number | undefined {
+    const k = key(id);
+    return this.resources.currentVisibleAt(k, this.lag.fallback('resources')) ?? this.containers.currentVisibleAt(k, this.lag.fallback('resourcecontainers'));
+  }
+
   /** The current raw row of an id (no lag): what ARM itself shows (arm.ts). */
   currentRow(id: string): Row | null {
     const k = key(id);

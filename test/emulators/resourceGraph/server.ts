@@ -129,6 +129,8 @@ export interface ResourceGraphEmulator {
   requests(): RecordedRequest[];
   /** True current state (no lag), as the app's queries project it. */
   estate(): EstateSnapshot;
+  /** When queries start showing the id's current state (its newest write plus that write's lag); undefined if never written. */
+  visibleAt(id: string): Date | undefined;
   rows(): ArgRow[];
   /** ARM's read API on the same host (arm.ts): throttling, failures, read counts. */
   arm: ArmRoutes;
@@ -586,6 +588,10 @@ export async function startResourceGraphEmulator(options: ResourceGraphEmulatorO
     throttledCount: () => throttled,
     requests: () => [...log],
     estate: () => estate.snapshot(),
+    visibleAt: (id) => {
+      const at = estate.visibleAt(id);
+      return at === undefined ? undefined : new Date(at);
+    },
     rows: () => {
       const s = estate.snapshot();
       return [...s.subscriptions, ...s.resourceGroups, ...s.resources];

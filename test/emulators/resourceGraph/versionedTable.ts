@@ -54,6 +54,14 @@ export class VersionedTable {
     return null;
   }
 
+  /** When the newest version (the current state) becomes visible: its write time plus its delay. */
+  currentVisibleAt(k: string, fallbackDelay: number): number | undefined {
+    const list = this.versions.get(k);
+    if (!list) return undefined;
+    const v = list[list.length - 1]!;
+    return v.at + (v.delay ?? fallbackDelay);
+  }
+
   current(k: string): Row | null {
     const list = this.versions.get(k);
     return list ? list[list.length - 1]!.row : null;
