@@ -83,6 +83,143 @@ const cases: { name: string; seed: number; scenario: SoakScenario; knobs?: SelfT
       ],
     },
   },
+  // Issue #10 §1, one case per defect the scenario model can express, with every unkind mode it needs. The exact
+  // failing-before reproductions are in test/defects/ (10.3: test/azure/portIdentifier.test.ts; 10.9, a CLI
+  // defect: test/cli/failedRun.e2e.test.ts).
+  {
+    name: '10.1 a subscription loses Reader while write events for both subscriptions share one lookup',
+    seed: 101,
+    scenario: {
+      estate: { subscriptions: 2, resourceGroups: 4, resources: 12, seed: 31 },
+      steps: [
+        { kind: 'permission', op: 'revoke', subscription: 1, group: 0 },
+        ...[0, 1, 2, 3, 4, 5].map((resource) => ({ kind: 'azure' as const, change: { op: 'update' as const, resource, tag: 'lost' }, deliveries: [{ delayMs: 0 }] })),
+        { kind: 'advance', ms: 200_000 },
+        { kind: 'permission', op: 'groupOnly', subscription: 1, group: 1 },
+        { kind: 'azure', change: { op: 'delete', resource: 7 }, deliveries: [{ delayMs: 0 }] },
+        { kind: 'advance', ms: 200_000 },
+        { kind: 'reconcile' },
+      ],
+    },
+  },
+  {
+    name: '10.2 full sync over offset paging while Azure changes between pages (rows skipped and repeated)',
+    seed: 102,
+    scenario: {
+      estate: { subscriptions: 1, resourceGroups: 3, resources: 16, seed: 32 },
+      unkind: { paging: 'offset', maxRowsPerPage: 3, churn: true, longTailLag: false, lagSeed: 1, mergeDepth: 'top-level' },
+      steps: [
+        { kind: 'reconcile' },
+        { kind: 'advance', ms: 60_000 },
+        { kind: 'reconcile' },
+      ],
+    },
+  },
+  {
+    name: '10.3 and 10.8 names Azure allows: quotes, pipes, spaces, High CPU next to High_CPU',
+    seed: 103,
+    scenario: {
+      estate: { subscriptions: 1, resourceGroups: 2, resources: 4, seed: 33 },
+      steps: [
+        ...["o'brien-sales", 'ml|team', 'High CPU', 'High_CPU', 'quote"d', 'back\\slash'].map((name) => ({
+          kind: 'azure' as const,
+          change: { op: 'create' as const, group: 1, name },
+          deliveries: [{ delayMs: 0 }],
+        })),
+        { kind: 'advance', ms: 100_000 },
+        { kind: 'azure', change: { op: 'delete', resource: 4 }, deliveries: [{ delayMs: 0 }] },
+        { kind: 'advance', ms: 100_000 },
+      ],
+    },
+  },
+  {
+    name: '10.4 fields that disappear in Azure are cleared by the real-time path, also on a deep-merging Port',
+    seed: 104,
+    scenario: {
+      estate: { subscriptions: 1, resourceGroups: 2, resources: 8, seed: 34 },
+      unkind: { paging: 'keyset', maxRowsPerPage: null, churn: false, longTailLag: false, lagSeed: 1, mergeDepth: 'deep' },
+      steps: [
+        ...[0, 1, 2, 3].map((resource) => ({ kind: 'azure' as const, change: { op: 'clearFields' as const, resource }, deliveries: [{ delayMs: 0 }] })),
+        { kind: 'advance', ms: 100_000 },
+      ],
+    },
+  },
+  {
+    // Found by npm run soak (seed 20261124, shrunk) once the soak judged the real-time path alone: the group's
+    // delete was proven while a child's delete still lagged, Port refused the group's delete for its dependent and
+    // nothing retried it. Fixed by holding the group until its children are gone (converge/plan.ts).
+    name: '10.5 a resource group delete racing its children (their deletes lag) and a write in another group',
+    seed: 1,
+    scenario: {
+      estate: { subscriptions: 1, resourceGroups: 2, resources: 4, seed: 1 },
+      unkind: { paging: 'keyset', maxRowsPerPage: null, churn: false, longTailLag: true, lagSeed: 1, mergeDepth: 'top-level' },
+      steps: [
+        { kind: 'azure', change: { op: 'deleteGroup', group: 0, childEvents: false }, deliveries: [{ delayMs: 9749 }] },
+        { kind: 'advance', ms: 9747 },
+        { kind: 'azure', change: { op: 'recreateCased', resource: 0 }, deliveries: [{ delayMs: 0 }] },
+        { kind: 'portFault', fault: '5xx', count: 1 },
+      ],
+    },
+  },
+  {
+    name: '10.6 a full sync while the real-time path re-creates a resource it had listed as gone',
+    seed: 106,
+    scenario: {
+      estate: { subscriptions: 1, resourceGroups: 2, resources: 10, seed: 36 },
+      steps: [
+        { kind: 'azure', change: { op: 'recreateCased', resource: 2 }, deliveries: [{ delayMs: 1_000 }] },
+        { kind: 'azure', change: { op: 'delete', resource: 5 }, deliveries: [{ delayMs: 500 }] },
+        { kind: 'advance', ms: 800 },
+        { kind: 'reconcile', concurrentEvents: true },
+        { kind: 'advance', ms: 100_000 },
+      ],
+    },
+  },
+  {
+    name: '10.7 change records ingested minutes late, events lost: later windows still read them',
+    seed: 107,
+    scenario: {
+      estate: { subscriptions: 1, resourceGroups: 2, resources: 10, seed: 37 },
+      unkind: { paging: 'keyset', maxRowsPerPage: null, churn: false, longTailLag: true, lagSeed: 7, mergeDepth: 'top-level' },
+      steps: [
+        ...[0, 1, 2, 3, 4, 5].map((resource) => ({ kind: 'azure' as const, change: { op: 'update' as const, resource, tag: 'late' }, deliveries: [] })),
+        { kind: 'azure', change: { op: 'delete', resource: 6 }, deliveries: [] },
+        { kind: 'advance', ms: 60_000 },
+        { kind: 'reconcile' },
+        { kind: 'advance', ms: 900_000 },
+        { kind: 'reconcile' },
+      ],
+    },
+  },
+  {
+    // Found by npm run soak (seed 424242, shrunk) with a page cap of 2: a by-id read that paged proved nothing, so
+    // every window ended partial and never converged. Fixed by reading the missing ids again in halves (observe.ts).
+    name: 'Resource Graph pages a by-id read below the asked size: absence is still proven',
+    seed: 1,
+    scenario: {
+      estate: { subscriptions: 1, resourceGroups: 2, resources: 4, seed: 1 },
+      unkind: { paging: 'keyset', maxRowsPerPage: 2, churn: false, longTailLag: false, lagSeed: 1, mergeDepth: 'top-level' },
+      steps: [
+        { kind: 'azure', change: { op: 'delete', resource: 0 }, deliveries: [{ delayMs: 0 }] },
+        { kind: 'azure', change: { op: 'recreateCased', resource: 0 }, deliveries: [{ delayMs: 0 }] },
+        { kind: 'azure', change: { op: 'update', resource: 1, tag: '0' }, deliveries: [{ delayMs: 0 }] },
+      ],
+    },
+  },
+  {
+    name: 'moves between groups and subscriptions, with the move event delivered late or lost',
+    seed: 108,
+    scenario: {
+      estate: { subscriptions: 2, resourceGroups: 4, resources: 12, seed: 38 },
+      steps: [
+        { kind: 'azure', change: { op: 'move', group: 0, count: 2, target: 1 }, deliveries: [{ delayMs: 30_000 }] },
+        { kind: 'azure', change: { op: 'move', group: 2, count: 1, target: 0 }, deliveries: [] },
+        { kind: 'advance', ms: 200_000 },
+        { kind: 'azure', change: { op: 'subscriptionState', subscription: 1, state: 'Disabled' }, deliveries: [] },
+        { kind: 'reconcile' },
+      ],
+    },
+  },
 ];
 
 describe('soak regressions', () => {
