@@ -226,7 +226,15 @@ export class PortClient implements PortApi, PortIntegrationApi {
       // Our size estimate and Port's limit disagree (e.g. a proxy in between): halve until it fits.
       if (chunk.length === 1) {
         const only = chunk[0]!;
-        outcomes[only.index] = { ok: false, identifier: only.entity.identifier, error: tooLarge(only.entity.identifier, only.bytes, response.traceId) };
+        // Over the limit, it stays too large; well under it, the 413 is a proxy's or a passing fault: retry later.
+        const error =
+          EMPTY_BYTES + only.bytes > PORT_LIMITS.bodyBytes
+            ? tooLarge(only.entity.identifier, only.bytes, response.traceId)
+            : new RetryableError(
+                `Port answered 413 for entity ${JSON.stringify(only.entity.identifier)} of ${only.bytes} bytes, under its 1 MiB limit (a proxy or a passing fault)`,
+                { source: 'port', status: 413, code: 'payload_too_large', ...(response.traceId ? { traceId: response.traceId } : {}) },
+              );
+        outcomes[only.index] = { ok: false, identifier: only.entity.identifier, error };
         return;
       }
       const half = Math.ceil(chunk.length / 2);

@@ -216,6 +216,18 @@ describe('upsertEntities', () => {
     expect(sizes.sort()).toEqual([10, 5, 5].sort());
   });
 
+  it('a 413 for one entity well under 1 MiB is retryable, not a permanent rejection (found by the soak)', async () => {
+    // Port's limit is 1 MiB; a 413 for a few hundred bytes is a proxy or a transient fault, and reporting it as
+    // permanent made the real-time path acknowledge the event and leave the entity to reconciliation.
+    emulator.setFaults({ next: [{ status: 413, count: 1, route: '/entities/bulk', error: 'payload_too_large', message: 'Request body is too large (limit is 1MiB)' }] });
+    const [outcome] = await client.upsertEntities('testResource', entities(1));
+    expect(outcome!.ok).toBe(false);
+    if (!outcome!.ok) {
+      expect(outcome!.error).toBeInstanceOf(RetryableError);
+      expect(outcome!.error.message).toMatch(/under/);
+    }
+  });
+
   it('fails a single entity over 1 MiB without sending it, and still writes the rest', async () => {
     const list: PortEntity[] = entities(3);
     list[1]!.properties.blob = 'y'.repeat(1024 * 1024);
