@@ -60,7 +60,9 @@ async function main(argv: string[]): Promise<number> {
       line('messages', totals.messages) +
       line('message outcomes', totals.outcomes) +
       line('reconciliation runs', totals.runs) +
-      line('final run mode', totals.finalMode),
+      line('final run mode', totals.finalMode) +
+      line('event path', totals.eventPath) +
+      line('unkind modes', totals.unkind),
   );
   process.stdout.write(`\n${scenarios} scenarios over ${seeds} seeds; ${failures.length} failing seed(s)${failures.length ? ': ' + failures.map((f) => f.seed).join(', ') : ''}\n`);
   return failures.length > 0 ? 1 : 0;

@@ -22,7 +22,7 @@ export type AzureChange =
   /** ARM's moveResources: `count` top-level resources of a group to another group (maybe another subscription). */
   | { op: 'move'; group: number; count: number; target: number }
   /** A subscription's state changes (no Event Grid event carries it; reconciliation reads it). */
-  | { op: 'subscriptionState'; subscription: number; state: 'Enabled' | 'Disabled' | 'Warned' | 'PastDue' };
+  | { op: 'subscriptionState'; subscription: number; state: 'Enabled' | 'Disabled' | 'Warned' | 'PastDue' | 'Deleted' };
 
 /** One delivery of an event into the queue, `delayMs` after the change (simulated time). */
 export interface Delivery {
@@ -123,7 +123,7 @@ const azureChange: fc.Arbitrary<AzureChange> = fc.oneof(
     arbitrary: fc.record({
       op: fc.constant('subscriptionState' as const),
       subscription: fc.nat(3),
-      state: fc.constantFrom('Enabled' as const, 'Disabled' as const, 'Warned' as const, 'PastDue' as const),
+      state: fc.constantFrom('Enabled' as const, 'Disabled' as const, 'Warned' as const, 'PastDue' as const, 'Deleted' as const),
     }),
   },
 );
