@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import type { ArgRow } from '../../shared/azure/types.js';
+import { armTypeFromId } from '../emulators/resourceGraph/arm.js';
 import { REFERENCE_DIR } from './paths.js';
 
 const SAMPLES = path.join(
@@ -75,4 +77,31 @@ export function resourceEvent(input: ResourceEventInput): Json {
 /** The queue message text Event Grid writes: base64 of the event's JSON. */
 export function toQueueMessage(event: Json): string {
   return Buffer.from(JSON.stringify(event), 'utf8').toString('base64');
+}
+
+/**
+ * An Azure Resource Notifications event (Microsoft.ResourceNotifications.Resources.*) for a resource change at `at`:
+ * CreatedOrUpdated carries the resource as ARM shapes it (`row` is its state), Deleted only names it. Groups and
+ * subscriptions are not covered by these events.
+ */
+export function resourceNotificationEvent(options: { id: string; row?: ArgRow | null; at: Date }): Json {
+  const { id, row, at } = options;
+  const type = armTypeFromId(id);
+  const time = at.toISOString();
+  return {
+    id: randomUUID(),
+    topic: `/subscriptions/${id.split('/')[2]}`,
+    subject: id,
+    eventType: `Microsoft.ResourceNotifications.Resources.${row ? 'CreatedOrUpdated' : 'Deleted'}`,
+    eventTime: time,
+    dataVersion: '1',
+    metadataVersion: '1',
+    data: {
+      resourceInfo: row
+        ? { id, name: row.name, type, location: row.location, tags: row.tags ?? {}, properties: { provisioningState: row.provisioningState ?? 'Succeeded' } }
+        : { id, name: id.split('/').pop(), type },
+      operationalInfo: { resourceEventTime: time },
+      ...(row ? { apiVersion: '2023-05-01' } : {}),
+    },
+  };
 }

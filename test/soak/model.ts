@@ -27,6 +27,8 @@ export type AzureChange =
 /** One delivery of an event into the queue, `delayMs` after the change (simulated time). */
 export interface Delivery {
   delayMs: number;
+  /** Also an Azure Resource Notifications event for a resource change, emitted once Resource Graph shows it. */
+  notification?: boolean;
 }
 
 export type PortFault = '5xx' | '429' | 'tokenExpiry' | 'latency' | '413' | 'drop';
@@ -106,7 +108,13 @@ const tag = fc.stringMatching(/^[a-z0-9]{1,8}$/);
 
 const deliveries = fc.oneof(
   { weight: 1, arbitrary: fc.constant<Delivery[]>([]) },
-  { weight: 6, arbitrary: fc.array(fc.record({ delayMs: fc.integer({ min: 0, max: 300_000 }) }), { minLength: 1, maxLength: 3 }) },
+  {
+    weight: 6,
+    arbitrary: fc.array(fc.record({ delayMs: fc.integer({ min: 0, max: 300_000 }), notification: fc.boolean() }, { requiredKeys: ['delayMs'] }), {
+      minLength: 1,
+      maxLength: 3,
+    }),
+  },
 );
 
 const azureChange: fc.Arbitrary<AzureChange> = fc.oneof(

@@ -14,7 +14,7 @@ import { armTypeFromId } from '../../emulators/resourceGraph/arm.js';
 import { generateEstate } from '../../fixtures/estate.js';
 import { readHostQueuesConfig } from '../../support/queueHost.js';
 import { diffCatalog, expectedCatalog } from '../emulators.js';
-import { resourceEvent, toQueueMessage } from '../eventMessages.js';
+import { resourceEvent, resourceNotificationEvent, toQueueMessage } from '../eventMessages.js';
 import type { FreshnessJob } from '../jobs.js';
 import { SimClock, SimQueue, SimTimers, percentiles } from './sim.js';
 import { FreshnessTracker } from './tracker.js';
@@ -195,25 +195,7 @@ function deliver(steps: Step[], c: FreshChange, at: number, kind: 'write' | 'del
 function notify(steps: Step[], c: FreshChange, start: number, queue: SimQueue): void {
   if (c.kind === 'groupDelete') return;
   const at = start + c.at;
-  const created = c.kind !== 'delete';
-  const row = c.row;
-  const type = armTypeFromId(c.id);
-  const event = {
-    id: randomUUID(),
-    topic: `/subscriptions/${c.id.split('/')[2]}`,
-    subject: c.id,
-    eventType: `Microsoft.ResourceNotifications.Resources.${created ? 'CreatedOrUpdated' : 'Deleted'}`,
-    eventTime: new Date(at).toISOString(),
-    dataVersion: '1',
-    metadataVersion: '1',
-    data: {
-      resourceInfo: created
-        ? { id: c.id, name: row!.name, type, location: row!.location, tags: row!.tags ?? {}, properties: { provisioningState: row!.provisioningState ?? 'Succeeded' } }
-        : { id: c.id, name: c.id.split('/').pop(), type },
-      operationalInfo: { resourceEventTime: new Date(at).toISOString() },
-      ...(created ? { apiVersion: '2023-05-01' } : {}),
-    },
-  };
+  const event = resourceNotificationEvent({ id: c.id, row: c.kind !== 'delete' ? c.row! : null, at: new Date(at) });
   const text = toQueueMessage(event);
   steps.push({ at: at + c.lagMs + c.deliveryMs, run: () => queue.add(text) });
 }
