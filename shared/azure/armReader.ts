@@ -3,7 +3,8 @@
  * the state the moment the write succeeded, Resource Graph trails it by seconds to hours. Reader role only (GETs).
  *
  * - api-version per resource type from the providers API (GET /subscriptions/{s}/providers/{namespace}), the newest
- *   non-preview version, cached per namespace for a day (misses for ten minutes);
+ *   non-preview version, cached per namespace for a day (misses, failed calls included, for ten minutes); one
+ *   providers call per namespace however many reads want it at once, also when the cached answer expires;
  * - the tenant of a subscription (ARM resources do not carry it, Resource Graph rows do) from GET /subscriptions/{s},
  *   cached;
  * - every read spends the ArmReadBudget (armBudget.ts); a read that does not fit is `skipped`, a 429 closes the
@@ -115,13 +116,14 @@ export class ArmReader {
       return { types, until: this.now() + (types.size > 0 ? VERSION_TTL_MS : MISS_TTL_MS) };
     };
     return (async () => {
-      let entry = cached ? await cached : undefined;
-      if (!entry || entry.until <= this.now()) {
-        const loading = load();
-        this.versions.set(namespace, loading);
-        entry = await loading;
-      }
-      return entry.types.get(type);
+      const entry = cached ? await cached : undefined;
+      if (entry && entry.until > this.now()) return entry.types.get(type);
+      // Expired (or never asked): one read asks again, and every read that found the same expired answer waits for it.
+      const current = this.versions.get(namespace);
+      if (current && current !== cached) return (await current).types.get(type);
+      const loading = load();
+      this.versions.set(namespace, loading);
+      return (await loading).types.get(type);
     })();
   }
 

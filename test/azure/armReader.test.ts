@@ -156,3 +156,105 @@ describe('ARM read budget', () => {
     expect(statuses.filter((s) => s === 'found').length).toBeLessThanOrEqual(2);
   });
 });
+
+describe('api-version per type from the providers API, cached', () => {
+  const DAY = 24 * 3600_000;
+  let arg: ResourceGraphEmulator;
+  beforeAll(async () => {
+    arg = await startResourceGraphEmulator({ estate: generateEstate({ subscriptions: 3, resourceGroups: 9, resources: 160, seed: 21 }) });
+  });
+  afterAll(() => arg.close());
+
+  /** A reader on a virtual clock, and the providers calls it caused (namespace, lower-case). */
+  const clockedReader = () => {
+    const clock = { t: Date.parse('2026-06-01T12:00:00Z') };
+    const arm = new ArmReader({ endpoint: arg.url, credential: arg.credential, budget: new ArmReadBudget({ readsPerSecond: 10_000 }), logger, now: () => clock.t });
+    const from = arg.arm.requests().length;
+    const sent = () => arg.arm.requests().slice(from);
+    const providerCalls = () => sent().filter((r) => r.route === 'provider').map((r) => r.path.split('/').pop()!.toLowerCase());
+    return { clock, arm, sent, providerCalls };
+  };
+  const compute = () => arg.estate().resources.filter((r) => String(r.type).startsWith('microsoft.compute/'));
+
+  it('one providers call serves every read of its namespace: all its types, every subscription, either casing, concurrent first reads', async () => {
+    const rows = compute();
+    // What the fixture must hold for this to prove anything.
+    expect(new Set(rows.map((r) => r.type)).size).toBeGreaterThanOrEqual(2);
+    expect(new Set(rows.map((r) => r.subscriptionId)).size).toBeGreaterThanOrEqual(2);
+    expect(rows.some((r) => r.id.includes('/providers/microsoft.compute/'))).toBe(true);
+    expect(rows.some((r) => r.id.includes('/providers/Microsoft.Compute/'))).toBe(true);
+    const t = clockedReader();
+    const reads = await Promise.all(rows.map((r) => t.arm.read(r.id)));
+    expect(reads.map((r) => r.status)).toEqual(rows.map(() => 'found'));
+    expect(t.providerCalls()).toEqual(['microsoft.compute']);
+    // Every resource GET used the newest stable version the providers API listed (not its preview).
+    const resourceGets = t.sent().filter((r) => r.route === 'read' && /\/providers\//i.test(r.path));
+    expect(resourceGets).toHaveLength(rows.length);
+    expect(new Set(resourceGets.map((r) => r.apiVersion))).toEqual(new Set(['2024-01-01']));
+    // Another read a while later: still no providers call.
+    t.clock.t += 3600_000;
+    expect((await t.arm.read(rows[0]!.id)).status).toBe('found');
+    expect(t.providerCalls()).toEqual(['microsoft.compute']);
+    // Another namespace has its own call; a resource group needs none (its api-version is fixed).
+    const storage = arg.estate().resources.find((r) => r.type === 'microsoft.storage/storageaccounts')!;
+    expect((await t.arm.read(storage.id)).status).toBe('found');
+    expect((await t.arm.read(arg.estate().resourceGroups[0]!.id)).status).toBe('found');
+    expect(t.providerCalls()).toEqual(['microsoft.compute', 'microsoft.storage']);
+  });
+
+  it('after the cache lifetime (a day) the next read asks the providers API again, once', async () => {
+    const [vm, other] = compute();
+    const t = clockedReader();
+    expect((await t.arm.read(vm!.id)).status).toBe('found');
+    t.clock.t += DAY - 1;
+    expect((await t.arm.read(other!.id)).status).toBe('found');
+    expect(t.providerCalls()).toHaveLength(1);
+    t.clock.t += 1;
+    await Promise.all([t.arm.read(vm!.id), t.arm.read(other!.id)]);
+    expect(t.providerCalls()).toEqual(['microsoft.compute', 'microsoft.compute']);
+    t.clock.t += DAY - 1;
+    expect((await t.arm.read(vm!.id)).status).toBe('found');
+    expect(t.providerCalls()).toHaveLength(2);
+  });
+
+  it('a type its namespace does not list is skipped with no GET of it (Resource Graph reads it), for as long as the namespace answer is kept', async () => {
+    const [vm] = compute();
+    const gallery = `${String(vm!.id).split('/providers/')[0]}/providers/Microsoft.Compute/galleries/gallery1`;
+    const t = clockedReader();
+    expect(await t.arm.read(gallery)).toEqual({ status: 'skipped', reason: 'no api-version known for microsoft.compute/galleries' });
+    expect(t.sent().some((r) => r.path.toLowerCase().endsWith('/galleries/gallery1'))).toBe(false);
+    // The same answer serves the namespace's listed types, and the unlisted one stays skipped without asking again.
+    expect((await t.arm.read(vm!.id)).status).toBe('found');
+    t.clock.t += DAY - 1;
+    expect((await t.arm.read(gallery)).status).toBe('skipped');
+    expect(t.providerCalls()).toEqual(['microsoft.compute']);
+    t.clock.t += 1;
+    expect((await t.arm.read(gallery)).status).toBe('skipped');
+    expect(t.providerCalls()).toEqual(['microsoft.compute', 'microsoft.compute']);
+  });
+
+  it('a namespace the providers API knows no type of, or a failed providers call, is a miss kept ten minutes, then asked again', async () => {
+    const [vm] = compute();
+    const group = String(vm!.id).split('/providers/')[0]!;
+    const widget = `${group}/providers/Contoso.Widgets/widgets/w1`;
+    const t = clockedReader();
+    expect(await t.arm.read(widget)).toEqual({ status: 'skipped', reason: 'no api-version known for contoso.widgets/widgets' });
+    t.clock.t += 10 * 60_000 - 1;
+    expect((await t.arm.read(widget)).status).toBe('skipped');
+    expect(t.providerCalls()).toEqual(['contoso.widgets']);
+    t.clock.t += 1;
+    expect((await t.arm.read(widget)).status).toBe('skipped');
+    expect(t.providerCalls()).toEqual(['contoso.widgets', 'contoso.widgets']);
+
+    // A providers call that fails (ARM 500) is a miss too: skipped (Resource Graph reads it) for ten minutes, not a day.
+    const f = clockedReader();
+    arg.arm.failNext(1, 500);
+    expect((await f.arm.read(vm!.id)).status).toBe('skipped');
+    expect(f.sent().filter((r) => r.route === 'provider').map((r) => r.status)).toEqual([500]);
+    f.clock.t += 5 * 60_000;
+    expect((await f.arm.read(vm!.id)).status).toBe('skipped');
+    f.clock.t += 5 * 60_000;
+    expect((await f.arm.read(vm!.id)).status).toBe('found');
+    expect(f.sent().filter((r) => r.route === 'provider').map((r) => r.status)).toEqual([500, 200]);
+  });
+});

@@ -25,6 +25,15 @@ export interface ArmThrottle {
   retryAfterSeconds?: number;
 }
 
+/** One GET the ARM routes answered: the decoded path (no query string), its api-version and the status sent. */
+export interface ArmRequest {
+  path: string;
+  apiVersion: string | null;
+  /** `provider`: GET /subscriptions/{s}/providers/{namespace} (the providers API); `read`: anything else. */
+  route: 'provider' | 'read';
+  status: number;
+}
+
 export interface ArmEstate {
   currentRow(id: string): Row | null;
   /** Every resource type of the estate (lower-case `namespace/type[/child]`), for the providers API. */
@@ -81,6 +90,8 @@ export function armPayload(row: Row): Record<string, unknown> {
   return { id, name: row.name, type, ...(location ? { location } : {}), ...optional('kind'), ...optional('sku'), ...optional('managedBy'), ...optional('tags'), properties };
 }
 
+const MAX_LOGGED = 10_000;
+
 type Send = (res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>) => void;
 
 export class ArmRoutes {
@@ -89,6 +100,7 @@ export class ArmRoutes {
   private readonly failures: { status: number; retryAfterSeconds: number }[] = [];
   private reads = 0;
   private throttled = 0;
+  private readonly log: ArmRequest[] = [];
 
   constructor(
     private readonly estate: ArmEstate,
@@ -104,6 +116,11 @@ export class ArmRoutes {
     return { ...this.throttle, reads: this.reads, throttled: this.throttled };
   }
 
+  /** The GETs answered so far (the last 10,000), in order: a test counts providers calls with `route === 'provider'`. */
+  requests(): ArmRequest[] {
+    return [...this.log];
+  }
+
   failNext(n: number, status: number, retryAfterSeconds = 1): void {
     for (let i = 0; i < n; i++) this.failures.push({ status, retryAfterSeconds });
   }
@@ -117,8 +134,14 @@ export class ArmRoutes {
     this.reads++;
     const path = decodeURIComponent(url.pathname).replace(/\/+$/, '');
     const subscription = /^\/subscriptions\/([^/]+)/i.exec(path)?.[1]?.toLowerCase() ?? '';
+    const route = /^\/subscriptions\/[^/]+\/providers\/[^/]+$/i.test(path) ? 'provider' : 'read';
+    const send: Send = (r, status, body, headers) => {
+      if (this.log.length >= MAX_LOGGED) this.log.shift();
+      this.log.push({ path, apiVersion: url.searchParams.get('api-version'), route, status });
+      this.send(r, status, body, headers);
+    };
     const error = (status: number, code: string, message: string, headers: Record<string, string> = {}) =>
-      this.send(res, status, { error: { code, message } }, headers);
+      send(res, status, { error: { code, message } }, headers);
     if (!/^Bearer \S+$/.test(req.headers.authorization ?? '')) return error(401, 'AuthenticationFailed', 'Authentication failed: the Authorization header is missing.');
     const remaining = this.take(subscription);
     const headers = { 'x-ms-ratelimit-remaining-subscription-reads': String(Math.max(0, remaining)) };
@@ -134,23 +157,23 @@ export class ArmRoutes {
     if (!apiVersion) return error(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.", headers);
 
     const provider = /^\/subscriptions\/[^/]+\/providers\/([^/]+)$/i.exec(path);
-    if (provider) return this.send(res, 200, this.providerBody(provider[1]!), headers);
+    if (provider) return send(res, 200, this.providerBody(provider[1]!), headers);
 
     const row = this.estate.currentRow(path);
     const segs = path.split('/').filter(Boolean);
     if (segs.length === 2) {
       if (!row) return error(404, 'SubscriptionNotFound', `The subscription '${segs[1]}' could not be found.`, headers);
-      return this.send(res, 200, armPayload(row), headers);
+      return send(res, 200, armPayload(row), headers);
     }
     const group = segs.length >= 4 ? this.estate.currentRow(`/subscriptions/${segs[1]}/resourcegroups/${segs[3]}`) : null;
     if (!group) return error(404, 'ResourceGroupNotFound', `Resource group '${segs[3] ?? ''}' could not be found.`, headers);
-    if (segs.length === 4) return this.send(res, 200, armPayload(group), headers);
+    if (segs.length === 4) return send(res, 200, armPayload(group), headers);
     const type = armTypeFromId(path).toLowerCase();
     if (!this.estate.resourceTypes().includes(type) || !EMULATED_API_VERSIONS.includes(apiVersion)) {
       return error(400, 'NoRegisteredProviderFound', `No registered resource provider found for location and API version '${apiVersion}' and type '${type}'.`, headers);
     }
     if (!row) return error(404, 'ResourceNotFound', `The Resource '${armTypeFromId(path)}/${segs[segs.length - 1]}' under resource group '${segs[3]}' was not found.`, headers);
-    return this.send(res, 200, armPayload(row), headers);
+    return send(res, 200, armPayload(row), headers);
   }
 
   /** Spends one read of the subscription's bucket; returns what is left (negative: throttled). */
