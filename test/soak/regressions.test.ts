@@ -234,6 +234,22 @@ const cases: { name: string; seed: number; scenario: SoakScenario; knobs?: SelfT
       ],
     },
   },
+  {
+    // Found by npm run soak (seed 2029804951, shrunk): with the delete and the re-create stamped alike, the events
+    // coalesced towards the delete (the documented tie-break) and the real-time path removed a live resource until
+    // reconciliation. Azure stamps each operation with its own time; the soak now does too, and the real-time
+    // path must keep the re-created resource while Resource Graph still shows the delete.
+    name: 're-created with other casing 1 ms after its delete, Resource Graph showing the delete first (long-tail lag)',
+    seed: 1,
+    scenario: {
+      estate: { subscriptions: 1, resourceGroups: 2, resources: 4, seed: 1 },
+      unkind: { paging: 'keyset', maxRowsPerPage: null, churn: false, longTailLag: true, lagSeed: 1, mergeDepth: 'top-level' },
+      steps: [
+        { kind: 'azure', change: { op: 'recreateCased', resource: 0 }, deliveries: [{ delayMs: 81 }] },
+        { kind: 'advance', ms: 1000 },
+      ],
+    },
+  },
 ];
 
 describe('soak regressions', () => {

@@ -618,7 +618,8 @@ export class SoakWorld {
   }
 
   private applyAzure(change: AzureChange, deliveries: { delayMs: number }[], queue: SimQueue, anchors: Set<string>): void {
-    const events: { kind: 'write' | 'delete' | 'move'; id: string; covers?: string[] }[] = [];
+    /** `at`: when that operation happened, when it is not the step's last instant (an event carries its own time). */
+    const events: { kind: 'write' | 'delete' | 'move'; id: string; covers?: string[]; at?: Date }[] = [];
     /** Ids changed with no event telling of them. */
     const silent: string[] = [];
     const resources = this.liveResources(anchors);
@@ -661,10 +662,11 @@ export class SoakWorld {
         if (resources.length === 0) return;
         const r = resources[change.resource % resources.length]!;
         this.arg.deleteResource(r.id);
+        const deletedAt = new Date(this.now());
         if (!this.knobs.sameInstantChanges) this.arg.advance(1);
         const id = recase(r.id);
         this.arg.upsertResource({ ...r, id, name: id.slice(id.lastIndexOf('/') + 1) });
-        events.push({ kind: 'delete', id: r.id }, { kind: 'write', id });
+        events.push({ kind: 'delete', id: r.id, at: deletedAt }, { kind: 'write', id });
         break;
       }
       case 'tagGroup': {
@@ -714,7 +716,8 @@ export class SoakWorld {
     for (const id of silent) this.touch(id, [], 'none published');
     const covered = new Map<string, string[]>();
     for (const e of events) {
-      const event = e.kind === 'move' ? moveEvents({ sourceResourceGroup: e.id, eventTime })[0]! : resourceEvent({ kind: e.kind, resourceId: e.id, eventTime });
+      const at = e.at ?? eventTime;
+      const event = e.kind === 'move' ? moveEvents({ sourceResourceGroup: e.id, eventTime: at })[0]! : resourceEvent({ kind: e.kind, resourceId: e.id, eventTime: at });
       const messages = deliveries.map((d) => queue.add(toQueueMessage(event), d.delayMs, 'event'));
       if (e.kind !== 'move' && blueprintOf(e.id.toLowerCase(), this.ids) === this.ids.resource) messages.push(...this.notify(e.id, deliveries, queue));
       for (const id of e.covers ?? [e.id]) covered.set(id.toLowerCase(), [...(covered.get(id.toLowerCase()) ?? []), ...messages]);
