@@ -637,6 +637,11 @@ export class ResourceGraphReader implements ResourceGraphApi {
     subscriptions: readonly string[],
     options: ArgOperationOptions = {},
   ): Promise<{ rows: ArgRow[]; singlePage: boolean }> {
+    return this.readWhole(userLookupQuery(query, ids, witnesses), [...subscriptions], options);
+  }
+
+  /** One query read to the end: its rows, and whether they came as one page whose count matched totalRecords. */
+  private async readWhole(query: string, subscriptions: string[], options: ArgOperationOptions): Promise<{ rows: ArgRow[]; singlePage: boolean }> {
     const rows: ArgRow[] = [];
     let pages = 0;
     let consistent = true;
@@ -644,9 +649,7 @@ export class ResourceGraphReader implements ResourceGraphApi {
       pages += 1;
       if (page.more || page.rows !== page.totalRecords) consistent = false;
     };
-    for await (const page of this.queryPages(userLookupQuery(query, ids, witnesses), { subscriptions: [...subscriptions] }, { ...options, onPage })) {
-      rows.push(...page);
-    }
+    for await (const page of this.queryPages(query, { subscriptions }, { ...options, onPage })) rows.push(...page);
     return { rows, singlePage: consistent && pages <= 1 };
   }
 
@@ -675,17 +678,7 @@ export class ResourceGraphReader implements ResourceGraphApi {
         filter: this.filter,
         extraColumns: this.extraColumns,
         maxConcurrency: this.maxConcurrency,
-        read: async (query, subscriptions, readOptions) => {
-          const rows: ArgRow[] = [];
-          let pages = 0;
-          let consistent = true;
-          const onPage = (page: { rows: number; totalRecords: number; more: boolean }) => {
-            pages += 1;
-            if (page.more || page.rows !== page.totalRecords) consistent = false;
-          };
-          for await (const page of this.queryPages(query, { subscriptions }, { ...readOptions, onPage })) rows.push(...page);
-          return { rows, singlePage: consistent && pages <= 1 };
-        },
+        read: (query, subscriptions, readOptions) => this.readWhole(query, subscriptions, readOptions),
       },
       ids,
       scope,
