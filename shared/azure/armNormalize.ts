@@ -3,8 +3,9 @@
  * the app's Resource Graph queries project (shared/azure/queries.ts), so every source maps through the one mapping
  * and gives the same entity. Pure.
  *
- * The differences normalised (each one proven in test/azure/armNormalize.test.ts on Microsoft's examples and on the
- * estate fixtures):
+ * The differences normalised (each one proven in test/azure/armReader.test.ts and, under the example mapping that
+ * reads `properties` and `zones`, test/azure/armExampleMapping.test.ts, on Microsoft's examples and the estate
+ * fixtures):
  * - `type`: ARM writes the provider's casing (`Microsoft.Storage/storageAccounts`); Resource Graph lower-cases it.
  *   Resource groups are `Microsoft.Resources/resourceGroups` in ARM and
  *   `microsoft.resources/subscriptions/resourcegroups` in Resource Graph.
@@ -14,6 +15,12 @@
  *   GET /subscriptions/{id}), which the reader caches.
  * - `provisioningState`: inside `properties` in ARM; our queries flatten `tostring(properties.provisioningState)`.
  * - Subscriptions: ARM's `displayName` is Resource Graph's `name`, `state` is `properties.state` there.
+ * - Columns a mapping reads beyond the default projections (`properties`, `zones`, `identity`, `plan`,
+ *   `extendedLocation`; mapper.extraColumns): Resource Graph projects them only when asked (useExtraColumns), and ARM
+ *   has them at the same place in its payload. The row carries exactly the ones asked for, null where the payload has
+ *   none (as Resource Graph's column is), so both rows hold the same columns for the mapping.
+ *   Dropping them made every ARM read under such a mapping map `properties.*` to its defaults, and the stale-read
+ *   check then kept that entity over the correct Resource Graph row until the next full sync rewrote it.
  * - Notifications: `tags` was a JSON string in early payloads (@azure/eventgrid 5 made it an object); booleans in
  *   `properties` arrive as 1/0. The default mapping reads no boolean, so 1/0 cannot reach an entity; a custom mapping
  *   that reads `properties` must not be fed notification payloads (they are never used for rows alone, see below).
@@ -52,11 +59,22 @@ export function normalizeTags(value: unknown): Record<string, string> | null {
 
 const text = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
 
+/** Columns the row always has (computed above); an extra column is never one of them. */
+const PROJECTED = new Set(['id', 'name', 'type', 'kind', 'location', 'resourceGroup', 'subscriptionId', 'tenantId', 'managedBy', 'sku', 'tags', 'provisioningState', 'state']);
+
+/** The extra columns asked for, from the payload's top level (null where it has none, as Resource Graph's). */
+function extraFields(payload: Record<string, unknown>, extraColumns: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const column of extraColumns) if (!PROJECTED.has(column)) out[column] = payload[column] ?? null;
+  return out;
+}
+
 /**
  * The Resource Graph row for an ARM GET payload, or an Error naming what is wrong. `tenantId` is the subscription's
- * tenant (resources and groups do not carry it).
+ * tenant (resources and groups do not carry it). `extraColumns`: the columns beyond the default projection the
+ * mapping reads at the id's level (what the Resource Graph reader was told with useExtraColumns).
  */
-export function armPayloadToRow(payload: unknown, tenantId: string | null): ArgRow | Error {
+export function armPayloadToRow(payload: unknown, tenantId: string | null, extraColumns: readonly string[] = []): ArgRow | Error {
   if (!isObject(payload) || typeof payload.id !== 'string') return new Error('the ARM payload has no id');
   let parsed;
   try {
@@ -84,6 +102,7 @@ export function armPayloadToRow(payload: unknown, tenantId: string | null): ArgR
         resourceGroup: (text(payload.name) ?? parsed.name ?? '').toLowerCase(),
         managedBy: text(payload.managedBy),
         provisioningState: text(properties.provisioningState),
+        ...extraFields(payload, extraColumns),
       };
     case 'resource':
     case 'childResource':
@@ -97,6 +116,7 @@ export function armPayloadToRow(payload: unknown, tenantId: string | null): ArgR
         managedBy: text(payload.managedBy),
         sku: isObject(payload.sku) ? payload.sku : null,
         provisioningState: text(properties.provisioningState),
+        ...extraFields(payload, extraColumns),
       };
     default:
       return new Error(`${payload.id} is not a subscription, resource group or resource`);

@@ -20,6 +20,7 @@ import type { Logger } from '../log.js';
 import { armPayloadToRow } from './armNormalize.js';
 import type { ArmReadBudget } from './armBudget.js';
 import { armScopeFor } from './credential.js';
+import type { ExtraColumns } from './queries.js';
 import { parseResourceId } from './resourceId.js';
 import type { ArgRow } from './types.js';
 
@@ -58,6 +59,7 @@ export class ArmReader {
   private readonly versions = new Map<string, Promise<{ types: Map<string, string>; until: number }>>();
   private readonly tenants = new Map<string, Promise<string | null>>();
   private requests = 0;
+  private extraColumns: ExtraColumns = {};
 
   constructor(private readonly options: ArmReaderOptions) {
     this.endpoint = options.endpoint.replace(/\/+$/, '');
@@ -73,6 +75,14 @@ export class ArmReader {
 
   get budget(): ArmReadBudget {
     return this.options.budget;
+  }
+
+  /**
+   * Columns the mapping reads beyond the default projections (the same the Resource Graph reader is given): every
+   * later row carries them from the ARM payload, so it maps like the Resource Graph row of the same resource.
+   */
+  useExtraColumns(extra: ExtraColumns): void {
+    this.extraColumns = extra;
   }
 
   async read(id: string): Promise<ArmRead> {
@@ -96,7 +106,8 @@ export class ArmReader {
     if ('reason' in answer) return { status: 'failed', reason: answer.reason };
     if (answer.status === 404) return { status: 'notFound' };
     if (answer.status !== 200) return { status: 'failed', reason: `ARM answered ${answer.status}` };
-    const row = armPayloadToRow(answer.body, tenant);
+    const extra = (parsed.kind === 'resourceGroup' ? this.extraColumns.resourceGroup : this.extraColumns.resource) ?? [];
+    const row = armPayloadToRow(answer.body, tenant, extra);
     return row instanceof Error ? { status: 'failed', reason: row.message } : { status: 'found', row };
   }
 

@@ -13,6 +13,8 @@ import type { ArgRow } from '../../shared/azure/types.js';
 import { defaultBlueprints } from '../../shared/port/blueprints.js';
 import type { BlueprintDefinition } from '../../shared/port/types.js';
 import { entityMappingFromCatalog, extraColumnsOf } from '../../shared/sync/converge/catalogMapping.js';
+import { createEventProcessor } from '../../shared/sync/events/runtime.js';
+import { createResourceGraphReader } from '../../shared/azure/resourceGraph.js';
 import { writeEvent } from '../events/samples.js';
 import { eventPathFor } from '../defects/support.js';
 import { MINUTE, startHarness, type Harness } from '../reconcile/harness.js';
@@ -100,6 +102,48 @@ describe('the example mapping on every path', () => {
       expect(entity(harness, harness.settings.port.blueprints.resource, site!.id)).toBeUndefined();
     } finally {
       await events.close();
+    }
+  });
+
+  it('real time, read from ARM while Resource Graph lags: the entity holds what properties and zones say, and the full sync after the lag writes nothing', async () => {
+    const harness = await exampleHarness();
+    await harness.run();
+    // The production wiring (runtime.ts): mapping from PORT_APP_CONFIG_FILE, ARM reads at AZURE_ARM_ENDPOINT.
+    const sent: string[] = [];
+    const queue = { sendMessage: async (text: string) => void sent.push(text) };
+    const graph = createResourceGraphReader(harness.settings.azure, harness.logger, { credential: harness.arg.credential });
+    const processor = await createEventProcessor(harness.settings, harness.logger, {
+      resourceGraph: graph,
+      armCredential: harness.arg.credential,
+      queues: { events: queue, poison: queue },
+      clock: { now: () => harness.arg.now().getTime() },
+    });
+    try {
+      harness.arg.advance(MINUTE);
+      harness.arg.setLag({ tables: { resources: 10 * MINUTE } });
+      const changed = {
+        ...storage!,
+        properties: { ...(storage!.properties as Record<string, unknown>), minimumTlsVersion: 'TLS1_3', publicNetworkAccess: 'Enabled' },
+      };
+      harness.arg.upsertResource(changed);
+      harness.arg.upsertResource({ ...vm!, zones: ['2', '3'] });
+      const now = harness.arg.now();
+      const outcomes = await Promise.all([storage!.id, vm!.id].map((id) => processor.handle(writeEvent({ resourceId: id, eventTime: now }))));
+      expect(outcomes.map((o) => o.status)).toEqual(['upserted', 'upserted']);
+      expect(processor.counters.get('armReads')).toBe(2);
+      expect(entity(harness, 'azureStorageAccount', storage!.id)?.properties).toMatchObject({
+        httpsOnly: true,
+        minimumTlsVersion: 'TLS1_3',
+        publicNetworkAccess: 'Enabled',
+        customerManagedKey: true,
+      });
+      expect(entity(harness, 'azureVirtualMachine', vm!.id)?.properties).toMatchObject({ size: 'Standard_D4s_v5', osType: 'Linux', zones: ['2', '3'] });
+      // Resource Graph catches up: the full sync finds Port already holding what it maps, so it writes nothing.
+      harness.arg.advance(11 * MINUTE);
+      const full = await harness.run({ mode: 'full' });
+      expect(full).toMatchObject({ mode: 'full', status: 'succeeded', counts: { created: 0, updated: 0, deleted: 0 } });
+    } finally {
+      await processor.drain();
     }
   });
 });

@@ -100,7 +100,10 @@ export async function createEventProcessor(settings: Settings, logger: Logger, o
   const resourceGraph = overrides.resourceGraph ?? createResourceGraphReader(settings.azure, logger);
   const mappingOf = async () => {
     const { mapper } = await provider.mapping();
-    resourceGraph.useExtraColumns?.(extraColumnsOf(mapper));
+    const extra = extraColumnsOf(mapper);
+    resourceGraph.useExtraColumns?.(extra);
+    // ARM rows carry the same columns, or an ARM read maps differently from the Resource Graph row of the resource.
+    arm?.useExtraColumns(extra);
     return entityMappingFromCatalog(mapper, settings.port.blueprints, definitions);
   };
   // Loaded once now, so a mapping that cannot load fails the worker's first message, not a later batch; so does a

@@ -5,7 +5,8 @@
  * The estate is the truth and ARM shows it with no lag (Resource Graph trails it). Payloads are ARM-shaped, not
  * Resource Graph-shaped: `type` in the provider's casing taken from the id (Resource Graph lower-cases it), no
  * `resourceGroup` / `subscriptionId` / `tenantId` columns, `provisioningState` inside `properties`, and App Service
- * (`Microsoft.Web`) reporting `location` as a display name ("West Europe"), as it does.
+ * (`Microsoft.Web`) reporting `location` as a display name ("West Europe"), as it does. `properties` and the other
+ * top-level fields a resource has (`zones`, `identity`, `plan`, `extendedLocation`) are returned as stored.
  *
  * Throttling as ARM's: a token bucket per subscription (default 250 reads, refilled 25 per second), the remaining
  * count in `x-ms-ratelimit-remaining-subscription-reads` on every answer, 429 `SubscriptionRequestsThrottled` with
@@ -87,7 +88,22 @@ export function armPayload(row: Row): Record<string, unknown> {
   }
   const type = armTypeFromId(id);
   const location = type.toLowerCase().startsWith('microsoft.web/') ? (DISPLAY_LOCATION[String(row.location)] ?? row.location) : row.location;
-  return { id, name: row.name, type, ...(location ? { location } : {}), ...optional('kind'), ...optional('sku'), ...optional('managedBy'), ...optional('tags'), properties };
+  return {
+    id,
+    name: row.name,
+    type,
+    ...(location ? { location } : {}),
+    ...optional('kind'),
+    ...optional('sku'),
+    ...optional('managedBy'),
+    ...optional('tags'),
+    // Top-level fields ARM returns beside `properties` for the types that have them (Resource Graph columns too).
+    ...optional('zones'),
+    ...optional('identity'),
+    ...optional('plan'),
+    ...optional('extendedLocation'),
+    properties,
+  };
 }
 
 const MAX_LOGGED = 10_000;
