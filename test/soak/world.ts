@@ -612,8 +612,10 @@ export class SoakWorld {
     const access = sub === undefined ? 'all' : (this.access.get(sub) ?? 'all');
     const group = /^\/subscriptions\/[^/]+\/resourcegroups\/([^/]+)/.exec(id)?.[1];
     if (access === 'none' || (Array.isArray(access) && (group === undefined || !access.includes(group)))) return 'subscription not readable';
-    const visibleAt = this.arg.visibleAt(id)?.getTime();
-    if (visibleAt !== undefined && visibleAt > touch.at + SETTLE_MS) return 'Resource Graph lag beyond the settle time';
+    // A container's state includes its children's: a group is deleted only once they are gone (convergence core).
+    const children = blueprintOf(id, this.ids) === this.ids.resource ? [] : [...this.touches.keys()].filter((k) => k.startsWith(`${id}/`));
+    const visibleAt = Math.max(...[id, ...children].map((k) => this.arg.visibleAt(k)?.getTime() ?? -Infinity));
+    if (visibleAt > touch.at + SETTLE_MS) return 'Resource Graph lag beyond the settle time';
     return undefined;
   }
 
