@@ -108,6 +108,9 @@ export function armPayloadToRow(payload: unknown, tenantId: string | null, extra
     case 'childResource':
       return {
         ...common,
+        // ARM leaves `tags` out of an untagged resource; Resource Graph shows `{}`. One spelling, or a full sync
+        // would rewrite what an ARM read wrote.
+        tags: common.tags ?? {},
         name: text(payload.name) ?? parsed.name ?? null,
         type: (text(payload.type) ?? parsed.type ?? '').toLowerCase(),
         kind: text(payload.kind),
@@ -130,13 +133,17 @@ export function armPayloadToRow(payload: unknown, tenantId: string | null, extra
 export function notificationFields(resourceInfo: unknown): (Pick<ArgRow, 'id'> & Partial<ArgRow>) | Error {
   if (!isObject(resourceInfo) || typeof resourceInfo.id !== 'string') return new Error('data.resourceInfo.id is missing');
   const properties = isObject(resourceInfo.properties) ? resourceInfo.properties : {};
+  // A field the payload does not carry says nothing about it: left undefined, so it is not laid over the row.
+  const location = normalizeLocation(resourceInfo.location);
+  const tags = resourceInfo.tags === undefined ? null : normalizeTags(resourceInfo.tags);
+  const provisioningState = text(properties.provisioningState);
   return {
     id: resourceInfo.id,
     name: text(resourceInfo.name),
     type: text(resourceInfo.type)?.toLowerCase() ?? null,
-    location: normalizeLocation(resourceInfo.location),
-    tags: normalizeTags(resourceInfo.tags),
-    provisioningState: text(properties.provisioningState),
+    ...(location !== null ? { location } : {}),
+    ...(tags !== null ? { tags } : {}),
+    ...(provisioningState !== null ? { provisioningState } : {}),
   };
 }
 

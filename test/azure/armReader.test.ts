@@ -105,6 +105,22 @@ describe('Resource Notifications payloads', () => {
     expect(entity(overlayNotification(stale, fields as ArgRow))).toBe(entity(argRow));
   });
 
+  it('an untagged resource is one entity whatever spells it: ARM (no tags key), Resource Graph (tags {}), a notification (tags {} or none)', () => {
+    // Found by the soak once it mixed notifications in: ARM leaves tags out, Resource Graph shows {} (the
+    // ResourcesBasicQuery example), and each spelling made a different entity, so a later sync rewrote it.
+    const id = '/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/rg/providers/Microsoft.Web/sites/untagged';
+    const argRow: ArgRow = { id, name: 'untagged', type: 'microsoft.web/sites', location: 'westeurope', resourceGroup: 'rg', subscriptionId: '00000000-0000-0000-0000-0000000000aa', tags: {} };
+    const fromArm = armPayloadToRow({ id, name: 'untagged', type: 'Microsoft.Web/sites', location: 'West Europe', properties: {} }, null) as ArgRow;
+    expect(entity(fromArm)).toBe(entity(argRow));
+    for (const info of [{ id, tags: {} }, { id }]) {
+      const fields = notificationFields(info) as ArgRow;
+      expect(entity(overlayNotification(argRow, fields))).toBe(entity(argRow));
+    }
+    // A payload that says nothing of tags leaves the row's tags alone.
+    const tagged = { ...argRow, tags: { env: 'prod' } };
+    expect(entity(overlayNotification(tagged, notificationFields({ id }) as ArgRow))).toBe(entity(tagged));
+  });
+
   it('tags sent as a JSON string (early payloads) are the same object', () => {
     const fields = notificationFields({ id: '/subscriptions/s/resourceGroups/g/providers/A.B/c/d', tags: '{"env":"prod"}', properties: { enabled: 1 } });
     expect((fields as ArgRow).tags).toEqual({ env: 'prod' });

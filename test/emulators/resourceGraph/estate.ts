@@ -46,7 +46,9 @@ function toStored(row: ArgRow, type: string): Row {
   const props: Record<string, unknown> = { ...(properties ?? {}) };
   if (provisioningState !== undefined && provisioningState !== null) props.provisioningState = provisioningState;
   if (state !== undefined && state !== null) props.state = state;
-  return { ...rest, type, properties: props };
+  // Resource Graph shows an untagged resource as `tags: {}` (Microsoft's ResourcesBasicQuery example), never null.
+  const tags = rest.tags ?? (type === SUBSCRIPTION_TYPE || type === RESOURCE_GROUP_TYPE ? rest.tags : {});
+  return { ...rest, ...(tags === undefined ? {} : { tags }), type, properties: props };
 }
 
 /** The projected view (what the app's queries return), for assertions. */
