@@ -104,6 +104,11 @@ describe('decideDeletions', () => {
     const onlyUnreadable = guard({ unreadableSubscriptions: ['q'], blueprints: [{ blueprint: 'res', candidates: ids('a', 1), inScope: 10 }] });
     expect(onlyUnreadable.deletions).toHaveLength(1);
     expect(onlyUnreadable.skippedReason).toBe('subscription(s) q are not readable by the identity (lost permission?); their entities were kept');
+    const both = guard({ silentSubscriptions: ['s'], unreadableSubscriptions: ['q'], blueprints: [{ blueprint: 'res', candidates: ids('a', 1), inScope: 10 }] });
+    expect(both.deletions).toEqual([{ blueprint: 'res', identifiers: ids('a', 1) }]);
+    expect(both.skippedReason).toBe(
+      'Resource Graph returned nothing for subscription(s) s (lost permission or not visible); their entities were kept. subscription(s) q are not readable by the identity (lost permission?); their entities were kept',
+    );
     const overThreshold = guard({ silentSubscriptions: ['s'], blueprints: [{ blueprint: 'res', candidates: ids('a', 9), inScope: 10 }] });
     expect(overThreshold.skippedReason).toBe(
       'Resource Graph returned nothing for subscription(s) s (lost permission or not visible); their entities were kept. deletion would remove 9 of 10 res entities (0.90 > DELETE_THRESHOLD 0.5); no entity was deleted',

@@ -4,7 +4,7 @@
  * identifier, and two resources would be one entity.
  */
 import { describe, expect, it } from 'vitest';
-import { fromPortIdentifier, normalizeResourceId, toPortIdentifier } from '../../shared/azure/resourceId.js';
+import { PORT_IDENTIFIER_PATTERN, armIdProblem, fromPortIdentifier, normalizeResourceId, parseResourceId, toPortIdentifier } from '../../shared/azure/resourceId.js';
 
 const RG = '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/';
 const N = '/subscriptions/00000000-0000-0000-0000-000000000001/resourcegroups/';
@@ -44,5 +44,28 @@ describe('escapes below U+0100 have two hex digits', () => {
     expect(toPortIdentifier(`${RG}\u2603`)).toBe(`${N}=u002603`);
     // Letters of any script are kept as they are (lower-cased).
     expect(toPortIdentifier(`${RG}\u0100`)).toBe(`${N}\u0101`);
+  });
+});
+
+describe("Port's identifier rule and the id parser's own complaints", () => {
+  it('PORT_IDENTIFIER_PATTERN: the whole identifier is checked; "." and ".." alone are refused, dots elsewhere are fine', () => {
+    expect(PORT_IDENTIFIER_PATTERN.test('.')).toBe(false);
+    expect(PORT_IDENTIFIER_PATTERN.test('..')).toBe(false);
+    expect(PORT_IDENTIFIER_PATTERN.test('...')).toBe(true);
+    expect(PORT_IDENTIFIER_PATTERN.test('..a')).toBe(true);
+    expect(PORT_IDENTIFIER_PATTERN.test('a..')).toBe(true);
+    expect(PORT_IDENTIFIER_PATTERN.test(' a')).toBe(false);
+    expect(PORT_IDENTIFIER_PATTERN.test('a ')).toBe(false);
+    expect(PORT_IDENTIFIER_PATTERN.test('/subscriptions/x/résumé=3d@_.+:\\-')).toBe(true);
+    expect(PORT_IDENTIFIER_PATTERN.test('')).toBe(false);
+  });
+
+  it('names what is wrong with an id that is not one', () => {
+    expect(armIdProblem(5 as unknown as string)).toBe('not a string');
+    expect(() => normalizeResourceId(5 as unknown as string)).toThrow('Not an Azure resource id (not a string): "5"');
+    expect(() => parseResourceId('/subscriptions/s/providers/Microsoft.Web')).toThrow(
+      'Not an Azure resource id (provider "Microsoft.Web" has no resource type and name): "/subscriptions/s/providers/Microsoft.Web"',
+    );
+    expect(() => parseResourceId('/subscriptions/s/providers/A/providers/B/t/n')).toThrow('provider "A" has no resource type and name');
   });
 });

@@ -193,3 +193,39 @@ describe('the logger applies it', () => {
     expect(errOnly.records).toEqual([]);
   });
 });
+
+describe('bounds through every container', () => {
+  const marker = '[nested too deep]';
+  it('a chain of Error causes is cut at 32 levels', () => {
+    let error: unknown = 'root cause';
+    for (let i = 0; i < 40; i++) error = new Error(`e${i}`, { cause: error });
+    let out = sanitizeFields(error) as { cause?: unknown };
+    let levels = 0;
+    while (out && typeof out === 'object' && 'cause' in out) {
+      out = out.cause as { cause?: unknown };
+      levels += 1;
+    }
+    expect(levels).toBe(32);
+    expect(out).toBe(marker);
+  });
+
+  it('nested Sets and Maps are cut at 32 levels too', () => {
+    const sets = (n: number): unknown => (n === 0 ? 'leaf' : new Set([sets(n - 1)]));
+    expect(JSON.stringify(sanitizeFields(sets(40)))).toBe(`${'['.repeat(32)}"${marker}"${']'.repeat(32)}`);
+    const maps = (n: number): unknown => (n === 0 ? 'leaf' : new Map([['m', maps(n - 1)]]));
+    expect(JSON.stringify(sanitizeFields(maps(40)))).toBe(`${'{"m":'.repeat(32)}"${marker}"${'}'.repeat(32)}`);
+  });
+
+  it('an object whose keys cannot be listed is [unreadable], at the top too', () => {
+    const hostile = new Proxy(
+      {},
+      {
+        ownKeys() {
+          throw new Error('no keys');
+        },
+      },
+    );
+    expect(sanitizeFields(hostile)).toBe('[unreadable]');
+    expect(sanitizeFields({ a: hostile, b: 1 })).toEqual({ a: '[unreadable]', b: 1 });
+  });
+});

@@ -5,7 +5,7 @@
  * where it was encoded twice, fails here.
  */
 import { describe, expect, it } from 'vitest';
-import { POISON_MARKER, poisonBody, stripPersonalData, type PoisonEnvelope } from '../../shared/sync/events/poison.js';
+import { POISON_MARKER, QueuePoisonMover, poisonBody, stripPersonalData, type PoisonEnvelope } from '../../shared/sync/events/poison.js';
 import { decodeBody } from '../../shared/sync/events/decode.js';
 
 const ID = '/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourceGroups/rg/providers/Microsoft.Web/sites/app';
@@ -260,5 +260,102 @@ describe('the envelope', () => {
       const decoded = decodeBody(envelope.body);
       expect(decoded).toEqual({ ok: true, value: eventWithout() });
     }
+  });
+});
+
+describe('every layer is re-encoded only when something was removed', () => {
+  const wrap = (text: string) => b64(text).replace(/(.{16})/g, '$1\n');
+
+  it('base64 of a JSON string of JSON with personal data: stripped through all three layers', () => {
+    const body = b64(JSON.stringify(JSON.stringify(eventWithPii())));
+    const layer1 = unb64(stripPersonalData(body) as string);
+    expect(JSON.parse(JSON.parse(layer1) as string)).toEqual(eventWithout());
+  });
+
+  it('clean layers under a wrapped base64 are kept byte for byte (no re-encoding)', () => {
+    const clean = JSON.stringify({ a: 1 });
+    for (const text of [wrap(clean), wrap(JSON.stringify(clean)), wrap(b64(clean))]) {
+      expect(stripPersonalData(text), text).toBe(text);
+    }
+  });
+
+  it('an object whose strings hold clean JSON or clean base64 is returned as it is', () => {
+    const clean = JSON.stringify({ a: 1 });
+    for (const value of [clean, JSON.stringify(clean), b64(clean), b64(JSON.stringify(clean))]) {
+      const body = { data: value };
+      expect(stripPersonalData(body), value).toBe(body);
+    }
+  });
+
+  it('base64 must be base64 from the first character to the last', () => {
+    const text = b64(JSON.stringify({ claims: 1, a: 2 }));
+    expect(stripPersonalData(`!!!!${text}`)).toBeUndefined();
+    expect(stripPersonalData(`${text}!!!!`)).toBeUndefined();
+  });
+});
+
+describe('the nesting limit counts every layer', () => {
+  const arrays = (n: number, leaf: unknown): unknown => (n === 0 ? leaf : [arrays(n - 1, leaf)]);
+  it.each([
+    ['plain text', 'abc', 63],
+    ['a JSON string literal', '"abc"', 62],
+    ['base64 of plain text', b64('abc'), 62],
+    ['JSON object text', '{"a":1}', 61],
+    ['base64 of JSON object text', b64('{"a":1}'), 60],
+  ])('%s as the leaf: kept at %i arrays, summarised one deeper', (_label, leaf, max) => {
+    expect(stripPersonalData(arrays(max, leaf))).toEqual(arrays(max, leaf));
+    expect(stripPersonalData(arrays(max + 1, leaf))).toBeUndefined();
+  });
+});
+
+describe('what is not summarised', () => {
+  it('an error other than nesting is not hidden: it is thrown', () => {
+    const hostile = {
+      get data(): unknown {
+        throw new Error('getter failed');
+      },
+    };
+    expect(() => stripPersonalData(hostile)).toThrow('getter failed');
+  });
+
+  it('a null body is kept as null', () => {
+    expect(envelopeOf(null).body).toBeNull();
+    expect(envelopeOf([null]).body).toEqual([null]);
+  });
+
+  it('the size of an omitted byte body is its byte length, for a Uint8Array too', () => {
+    expect(envelopeOf(new Uint8Array([0xff, 0xfe]))).toMatchObject({ bodyOmitted: expect.stringMatching(/no JSON/), originalBytes: 2 });
+  });
+
+  it('an envelope of exactly 49152 bytes keeps its body; one byte more keeps a prefix', () => {
+    const sized = (n: number) => ({ a: 'y'.repeat(n) });
+    const length = (n: number) => Buffer.byteLength(poisonBody(sized(n), 'r'), 'utf8');
+    const n = 1000 + (48 * 1024 - length(1000));
+    expect(length(n)).toBe(48 * 1024);
+    expect(envelopeOf(sized(n), 'r').body).toEqual(sized(n));
+    const over = envelopeOf(sized(n + 1), 'r');
+    expect(over).not.toHaveProperty('body');
+    expect(over.bodyPrefix).toBe(JSON.stringify(sized(n + 1)).slice(0, 8192));
+  });
+});
+
+describe('QueuePoisonMover', () => {
+  it('sends the envelope base64-encoded to the poison queue, kept until someone looks, with the abort signal', async () => {
+    const sent: { text: string; options: unknown }[] = [];
+    const queue = {
+      async sendMessage(text: string, options?: unknown) {
+        sent.push({ text, options });
+        return {};
+      },
+    };
+    const signal = new AbortController().signal;
+    await new QueuePoisonMover(queue).moveToPoison(eventWithPii(), 'bad id', { messageId: 'm-1', abortSignal: signal });
+    await new QueuePoisonMover(queue).moveToPoison('not json', 'not JSON');
+    expect(sent).toHaveLength(2);
+    const first = JSON.parse(unb64(sent[0]!.text)) as PoisonEnvelope;
+    expect(first).toMatchObject({ [POISON_MARKER]: 1, reason: 'bad id', messageId: 'm-1', body: eventWithout() });
+    expect(sent[0]!.options).toEqual({ messageTimeToLive: -1, abortSignal: signal });
+    expect(sent[1]!.options).toEqual({ messageTimeToLive: -1 });
+    expect(JSON.parse(unb64(sent[1]!.text))).toMatchObject({ reason: 'not JSON', bodyOmitted: expect.any(String) });
   });
 });

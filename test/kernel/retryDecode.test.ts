@@ -4,7 +4,7 @@
  * would move: which statuses and socket errors retry, the epoch/delta threshold, header forms, the abortable sleep,
  * each decode reason and the size and depth limits.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   abortableSleep,
   backoffMs,
@@ -87,8 +87,10 @@ describe('parseRetryAfterMs', () => {
     expect(parseRetryAfterMs(new Date(now - 5_000).toUTCString(), now)).toBe(0);
   });
 
-  it('blank, signed or malformed values are not a wait', () => {
-    for (const v of ['', '   ', '3s', 'soon']) expect(parseRetryAfterMs(v, now), JSON.stringify(v)).toBeUndefined();
+  it('blank or malformed values are not a wait; the number must be the whole value', () => {
+    for (const v of ['', '   ', '3s', 'soon', 'v2', 'x3']) expect(parseRetryAfterMs(v, now), JSON.stringify(v)).toBeUndefined();
+    expect(parseRetryAfterMs('1.25', now)).toBe(1_250);
+    expect(parseRetryAfterMs('12.5', now)).toBe(12_500);
   });
 });
 
@@ -105,7 +107,8 @@ describe('parseRateLimitResetMs', () => {
     expect(parseRateLimitResetMs(new Date(now + 2_000).toISOString(), now)).toBe(2_000);
     expect(parseRateLimitResetMs(new Date(now - 2_000).toISOString(), now)).toBe(0);
     expect(parseRateLimitResetMs(['5', '50'], now)).toBe(5_000);
-    for (const v of [undefined, '', ' ', 'later', '5s']) expect(parseRateLimitResetMs(v, now), JSON.stringify(v)).toBeUndefined();
+    for (const v of [undefined, '', ' ', 'later', '5s', 'v5', 'x3']) expect(parseRateLimitResetMs(v, now), JSON.stringify(v)).toBeUndefined();
+    expect(parseRateLimitResetMs('2.25', now)).toBe(2_250);
   });
 });
 
@@ -127,6 +130,11 @@ describe('backoffMs and retryDelay', () => {
     expect(retryDelay({ 'x-ratelimit-reset': '0' }, 2, now, policy, 429)).toEqual({ waitMs: 0, serverAskedMs: 0 });
   });
 
+  it('Retry-After wins over x-ratelimit-reset, also on a 429', () => {
+    expect(retryDelay({ 'retry-after': '2', 'x-ratelimit-reset': '9' }, 1, now, policy, 429)).toEqual({ waitMs: 2_000, serverAskedMs: 2_000 });
+    expect(retryDelay({ 'retry-after': '0', 'x-ratelimit-reset': '9' }, 1, now, policy, 429)).toEqual({ waitMs: 0, serverAskedMs: 0 });
+  });
+
   it('without an ask: backoff, and no serverAskedMs', () => {
     expect(retryDelay({}, 2, now, policy, 429)).toEqual({ waitMs: 600, serverAskedMs: undefined });
     expect(retryDelay({ 'retry-after': 'soon' }, 1, now, policy)).toEqual({ waitMs: 300, serverAskedMs: undefined });
@@ -135,6 +143,43 @@ describe('backoffMs and retryDelay', () => {
 });
 
 describe('abortableSleep', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('zero or less resolves without waiting for a timer', async () => {
+    vi.useFakeTimers();
+    let done = 0;
+    void abortableSleep(0).then(() => (done += 1));
+    void abortableSleep(-1).then(() => (done += 1));
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    expect(done).toBe(2);
+    expect(vi.getTimerCount()).toBe(0);
+    void abortableSleep(1).then(() => (done += 1));
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    expect(done).toBe(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(done).toBe(3);
+  });
+
+  it('an abort clears the timer and the sleep\'s end releases the abort listener', async () => {
+    vi.useFakeTimers();
+    const controller = new AbortController();
+    const sleeping = abortableSleep(60_000, controller.signal);
+    expect(vi.getTimerCount()).toBe(1);
+    controller.abort(new Error('stop'));
+    await expect(sleeping).rejects.toThrow('stop');
+    expect(vi.getTimerCount()).toBe(0);
+    const other = new AbortController();
+    const removed = vi.spyOn(other.signal, 'removeEventListener');
+    const added = vi.spyOn(other.signal, 'addEventListener');
+    const short = abortableSleep(10, other.signal);
+    await vi.advanceTimersByTimeAsync(10);
+    await short;
+    expect(added).toHaveBeenCalledWith('abort', expect.any(Function), { once: true });
+    expect(removed).toHaveBeenCalledWith('abort', added.mock.calls[0]![1]);
+  });
+
   it('waits about the time asked', async () => {
     const t0 = Date.now();
     await abortableSleep(40);
@@ -178,6 +223,17 @@ describe('decodeBody', () => {
     expect(decodeBody([event])).toEqual({ ok: true, value: [event] });
     expect(decodeBody(null)).toEqual({ ok: false, reason: 'message is empty (null)' });
     expect(decodeBody(undefined)).toEqual({ ok: false, reason: 'message is empty (null)' });
+  });
+
+  it('JSON text of a scalar or null is that value (the classifier names the problem)', () => {
+    expect(decodeBody('5')).toEqual({ ok: true, value: 5 });
+    expect(decodeBody('null')).toEqual({ ok: true, value: null });
+    expect(decodeBody('true')).toEqual({ ok: true, value: true });
+  });
+
+  it('base64 must be base64 from end to end', () => {
+    expect(decodeBody('abcd!!!!')).toEqual({ ok: false, reason: 'message is not JSON' });
+    expect(decodeBody(`!!!!${b64(json)}`)).toEqual({ ok: false, reason: 'message is not JSON' });
   });
 
   it('scalars are named', () => {
