@@ -612,6 +612,11 @@ export class SoakWorld {
     const access = sub === undefined ? 'all' : (this.access.get(sub) ?? 'all');
     const group = /^\/subscriptions\/[^/]+\/resourcegroups\/([^/]+)/.exec(id)?.[1];
     if (access === 'none' || (Array.isArray(access) && (group === undefined || !access.includes(group)))) return 'subscription not readable';
+    // Reader on one group only: the group's own row is the only witness, so once the group is gone nothing under
+    // it can be proven absent (never deleted without proof; reconciliation with Reader back repairs it).
+    if (Array.isArray(access) && !this.arg.estate().resourceGroups.some((g) => g.id.toLowerCase() === `/subscriptions/${sub}/resourcegroups/${group}`)) {
+      return 'group-only Reader on a deleted group';
+    }
     // A container's state includes its children's: a group is deleted only once they are gone (convergence core).
     const children = blueprintOf(id, this.ids) === this.ids.resource ? [] : [...this.touches.keys()].filter((k) => k.startsWith(`${id}/`));
     const visibleAt = Math.max(...[id, ...children].map((k) => this.arg.visibleAt(k)?.getTime() ?? -Infinity));
