@@ -31,7 +31,7 @@ export default {
   // Two cores: one test runner each; the checker shares them.
   concurrency: 2,
   // A mutant that loops is stopped this long after the covering tests' normal time (×1.5).
-  timeoutMS: 10_000,
+  timeoutMS: 5_000,
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/index.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },

@@ -124,7 +124,7 @@ describe('trackLostSubscriptions', () => {
   it('a responsible subscription Resource Graph does not show is lost since now, or since it was first missed', () => {
     const d = trackLostSubscriptions({
       previous: { b: ago(DAY) },
-      responsible: ['A', 'b', 'c', 'a'],
+      responsible: ['b', 'A', 'c', 'a'],
       visible: new Set(['c']),
       now,
       retentionMs: 7 * DAY,
@@ -136,6 +136,7 @@ describe('trackLostSubscriptions', () => {
   it('expires exactly at the retention, not a millisecond before', () => {
     const input = { responsible: ['a', 'b'], visible: new Set<string>(), now, retentionMs: 7 * DAY };
     expect(trackLostSubscriptions({ ...input, previous: { a: ago(7 * DAY), b: ago(7 * DAY - 1) } }).expired).toEqual(['a']);
+    expect(trackLostSubscriptions({ ...input, responsible: ['b', 'a'], previous: { a: ago(8 * DAY), b: ago(8 * DAY) } }).expired).toEqual(['a', 'b']);
   });
 
   it('a recorded time that is not a time starts the clock again', () => {

@@ -77,6 +77,37 @@ describe('applyLostSubscriptions', () => {
     expect(writer.counts()).toMatchObject({ updated: 1, deleted: 0 });
   });
 
+  it('the flag is a partial update of notVisibleSince alone', async () => {
+    const { api } = port(catalog());
+    const { ctx, writer } = context(api);
+    const upserts: unknown[] = [];
+    writer.upsert = async (...args: Parameters<typeof writer.upsert>) => {
+      upserts.push(args);
+    };
+    await applyLostSubscriptions(ctx, { lost: { [A]: '2026-03-01T00:00:00.000Z' }, expired: [] });
+    expect(upserts).toEqual([
+      [BP.subscription, { identifier: subId(A), properties: { notVisibleSince: '2026-03-01T00:00:00.000Z' }, relations: {} }, { kind: 'update', partial: true }],
+    ]);
+  });
+
+  it('only subscription-level blueprints that have notVisibleSince are flagged', async () => {
+    const { api } = port({ ...catalog(), other: [subId(A)] });
+    const { ctx, writer } = context(api);
+    const base = createDefaultMapping(BP, { includeResourceTypes: [], excludeResourceTypes: [] });
+    const sub = base.blueprints.find((b) => b.level === 'subscription')!;
+    const res = base.blueprints.find((b) => b.level === 'resource')!;
+    // A resource-level blueprint with the property, and a subscription-level one without it.
+    (ctx as { mapping: unknown }).mapping = {
+      ...base,
+      blueprints: [
+        { level: 'resource', fields: { ...res.fields, blueprint: 'other', fields: [...res.fields.fields, 'properties.notVisibleSince'] } },
+        { level: 'subscription', fields: { ...sub.fields, fields: sub.fields.fields.filter((f) => f !== 'properties.notVisibleSince') } },
+      ],
+    };
+    await applyLostSubscriptions(ctx, { lost: { [A]: '2026-03-01T00:00:00.000Z' }, expired: [] });
+    expect(writer.plan()).toEqual({});
+  });
+
   it('a lost subscription with no entity in Port is not created by the flag', async () => {
     const { api } = port({ [BP.subscription]: [subId(B)] });
     const { ctx, writer } = context(api);

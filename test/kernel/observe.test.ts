@@ -149,6 +149,36 @@ describe('packing into one-page queries (ids + witnesses ≤ maxRows)', () => {
     expect(two.reads.map((r) => r.resources.length)).toEqual([1, 1]);
   });
 
+  it('a subscription target costs one row: two subscriptions fit a query of two', async () => {
+    const w = world({ rows: [sub(A), sub(B)] });
+    await observeIds(deps(w.read, 2), [sub(A), sub(B)], scope);
+    expect(w.reads).toEqual([{ resources: [], containers: [sub(A), sub(B)], subscriptions: [A, B] }]);
+    // ... and its id does not count again as a witness for the next target.
+    const mixed = world({ rows: [sub(A), sub(B)] });
+    await observeIds(deps(mixed.read, 3), [sub(A), res(B, 'g', 'x')], scope);
+    expect(mixed.reads).toHaveLength(1);
+  });
+
+  it('a limit below one target and its witness still reads each target on its own (never an empty query)', async () => {
+    const w = world({ rows: [sub(A)] });
+    const result = await observeIds(deps(w.read, 1), [res(A, 'g', 'x'), res(A, 'g', 'y')], scope);
+    expect(w.reads.map((r) => r.resources.length)).toEqual([1, 1]);
+    expect([...result.values()]).toEqual([{ state: 'absent' }, { state: 'absent' }]);
+  });
+
+  it('group witnesses count toward the limit in the second read too', async () => {
+    // Reader on the groups only: every id goes to the second read, each with its own group witness.
+    const ids = [res(A, 'g1', 'x'), res(A, 'g2', 'y')];
+    const w = world({ rows: [rg(A, 'g1'), rg(A, 'g2')], readable: (id) => id !== sub(A) });
+    const result = await observeIds(deps(w.read, 2), ids, scope);
+    const second = w.reads.filter((r) => r.containers.some((c) => c.includes('/resourcegroups/')));
+    expect(second.map((r) => [r.resources.length, r.containers.length])).toEqual([
+      [1, 1],
+      [1, 1],
+    ]);
+    expect(ids.map((id) => result.get(lower(id)))).toEqual([{ state: 'absent' }, { state: 'absent' }]);
+  });
+
   it('the page size is never above 1000, whatever is asked', async () => {
     const ids = Array.from({ length: 1000 }, (_, i) => res(A, 'g', `n${i}`));
     const w = world({ rows: [sub(A)] });

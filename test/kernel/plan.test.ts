@@ -9,7 +9,7 @@ import type { ArgRow, Observation } from '../../shared/azure/types.js';
 import { DEFAULT_BLUEPRINT_IDS as BP } from '../../shared/port/blueprints.js';
 import { fingerprint } from '../../shared/sync/converge/fingerprint.js';
 import { createDefaultMapping, type EntityMapping } from '../../shared/sync/converge/mapping.js';
-import { decide, mapObservations, refKey, type ConvergeTarget, type StoredInfo } from '../../shared/sync/converge/plan.js';
+import { byLevel, decide, holdContainersWithLiveChildren, mapObservations, refKey, type ConvergeTarget, type StoredInfo } from '../../shared/sync/converge/plan.js';
 
 const SUB = '/subscriptions/00000000-0000-0000-0000-00000000000a';
 const RG = `${SUB}/resourcegroups/rg`;
@@ -93,5 +93,84 @@ describe('decide', () => {
     expect(q.deletes.map((d) => d.ref.identifier)).toEqual([toPortIdentifier(VM)]);
     expect(q.verdicts.get(VM)).toEqual({ status: 'deleted', deletes: 1 });
     expect(q.verdicts.get(RG)).toEqual({ status: 'alreadyAbsent' });
+  });
+});
+
+describe('each entity is planned once', () => {
+  it('the same id named twice: one delete, one upsert', () => {
+    const stored = { [VM]: { fingerprint: 'f', objects: {} } };
+    const twice = plan(
+      [
+        { id: VM, hint: 'delete' },
+        { id: VM, hint: 'delete' },
+      ],
+      { [VM]: { state: 'absent' } },
+      stored,
+    );
+    expect(twice.deletes).toHaveLength(1);
+    const written = plan(
+      [
+        { id: VM, hint: 'write' },
+        { id: VM, hint: 'refresh' },
+      ],
+      { [VM]: present(row(VM)) },
+    );
+    expect(written.upserts).toHaveLength(1);
+  });
+});
+
+describe('byLevel', () => {
+  it('groups items by level in the order given, each level holding only its own', () => {
+    const item = (level: 'subscription' | 'resourceGroup' | 'resource', identifier: string) => ({ ref: { blueprint: 'b', level, identifier } });
+    const items = [item('resource', 'r1'), item('subscription', 's1'), item('resourceGroup', 'g1'), item('resource', 'r2')];
+    expect(byLevel(items, ['subscription', 'resourceGroup', 'resource']).map((l) => l.map((i) => i.ref.identifier))).toEqual([['s1'], ['g1'], ['r1', 'r2']]);
+    expect(byLevel(items, ['resource', 'subscription']).map((l) => l.map((i) => i.ref.identifier))).toEqual([['r1', 'r2'], ['s1']]);
+  });
+});
+
+describe('holdContainersWithLiveChildren', () => {
+  const CHILD1 = `${RG}/providers/microsoft.compute/virtualmachines/c1`;
+  const CHILD2 = `${RG}/providers/microsoft.compute/virtualmachines/c2`;
+  const groupDeleted = (childStatus: Record<string, 'deleted' | 'alreadyAbsent' | 'present' | 'unknown'>) => {
+    const stored: Record<string, StoredInfo> = { [RG]: { fingerprint: 'g', objects: {} } };
+    const observations: Record<string, Observation> = { [RG]: { state: 'absent' } };
+    const targets: ConvergeTarget[] = [{ id: RG, hint: 'delete' }];
+    for (const [id, status] of Object.entries(childStatus)) {
+      targets.push({ id, hint: 'delete' });
+      if (status === 'deleted') {
+        observations[id] = { state: 'absent' };
+        stored[id] = { fingerprint: 'c', objects: {} };
+      } else if (status === 'alreadyAbsent') observations[id] = { state: 'absent' };
+      else if (status === 'present') observations[id] = present(row(id));
+      else observations[id] = { state: 'unknown', cause: 'unreadable', reason: 'x' };
+    }
+    return plan(targets, observations, stored);
+  };
+
+  it('a deleted group whose children are all gone keeps its delete', () => {
+    const p = groupDeleted({ [CHILD1]: 'deleted', [CHILD2]: 'alreadyAbsent' });
+    const out = holdContainersWithLiveChildren(p, new Map([[RG, [CHILD1, CHILD2]]]), new Set([RG]));
+    expect(out).toBe(p);
+    expect(out.verdicts.get(RG)).toEqual({ status: 'deleted', deletes: 1 });
+  });
+
+  it('a deleted group with a child still present, or unproven, is held: its delete is dropped, the children\'s are kept', () => {
+    for (const status of ['present', 'unknown'] as const) {
+      const p = groupDeleted({ [CHILD1]: 'deleted', [CHILD2]: status });
+      const out = holdContainersWithLiveChildren(p, new Map([[RG, [CHILD1, CHILD2]]]), new Set([RG]));
+      expect(out.verdicts.get(RG), status).toEqual({ status: 'held' });
+      expect(out.deletes.map((d) => d.target), status).toEqual([CHILD1]);
+      expect(out.verdicts.get(CHILD1), status).toEqual({ status: 'deleted', deletes: 1 });
+      expect(p.verdicts.get(RG), 'the input plan is not changed').toEqual({ status: 'deleted', deletes: 1 });
+    }
+  });
+
+  it('only holdable containers whose delete was planned are held', () => {
+    const p = groupDeleted({ [CHILD1]: 'present' });
+    expect(holdContainersWithLiveChildren(p, new Map([[RG, [CHILD1]]]), new Set())).toBe(p);
+    const notDeleted = plan([{ id: RG, hint: 'delete' }, { id: CHILD1, hint: 'delete' }], { [RG]: { state: 'absent' }, [CHILD1]: present(row(CHILD1)) });
+    expect(notDeleted.verdicts.get(RG)).toEqual({ status: 'alreadyAbsent' });
+    const out = holdContainersWithLiveChildren(notDeleted, new Map([[RG, [CHILD1]]]), new Set([RG]));
+    expect(out.verdicts.get(RG)).toEqual({ status: 'alreadyAbsent' });
   });
 });
