@@ -7,8 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { toPortIdentifier } from '../../shared/azure/resourceId.js';
 import type { BlueprintPlan } from '../../shared/sync/converge/writer.js';
 import { runFullSync, type SubscriptionMemory } from '../../shared/sync/reconcile/fullSync.js';
-import { MINUTE, SUB_A, SUB_B, resourceId, seedSmallEstate, startHarness, type Harness } from './harness.js';
-import { syncContext } from './syncContext.js';
+import { MINUTE, SUB_A, SUB_B, resourceId, type Harness } from './harness.js';
+import { startMirrored, syncContext } from './syncContext.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -17,9 +17,7 @@ afterEach(async () => {
 });
 
 async function mirrored(env: Record<string, string> = {}): Promise<Harness> {
-  h = await startHarness(env);
-  seedSmallEstate(h.arg);
-  expect(await h.run()).toMatchObject({ mode: 'full', status: 'succeeded' });
+  h = await startMirrored(env);
   return h;
 }
 

@@ -10,7 +10,18 @@ import { createDefaultMapping } from '../../shared/sync/converge/mapping.js';
 import { PlanCatalogWriter } from '../../shared/sync/converge/planWriter.js';
 import type { CatalogWriter } from '../../shared/sync/converge/writer.js';
 import type { ReconcilePhase, SyncContext } from '../../shared/sync/reconcile/context.js';
-import type { Harness } from './harness.js';
+import { expect } from 'vitest';
+import { seedSmallEstate, startHarness, type Harness } from './harness.js';
+
+/** A harness whose Port already mirrors the small estate (one full run); the caller closes it. */
+export async function startMirrored(env: Record<string, string> = {}): Promise<Harness> {
+  const h = await startHarness(env);
+  seedSmallEstate(h.arg);
+  expect(await h.run()).toMatchObject({ mode: 'full', status: 'succeeded' });
+  // (The expected catalog is the whole estate: only without a narrower scope.)
+  if (Object.keys(env).length === 0) expect(h.catalog()).toEqual(h.expected());
+  return h;
+}
 
 export async function syncContext(
   h: Harness,

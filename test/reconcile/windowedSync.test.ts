@@ -9,8 +9,8 @@ import { toPortIdentifier } from '../../shared/azure/resourceId.js';
 import type { ArgRow } from '../../shared/azure/types.js';
 import type { BlueprintPlan } from '../../shared/sync/converge/writer.js';
 import { runWindowedSync } from '../../shared/sync/reconcile/windowedSync.js';
-import { MINUTE, SUB_A, SUB_B, T0, resourceId, seedSmallEstate, startHarness, type Harness } from './harness.js';
-import { syncContext } from './syncContext.js';
+import { MINUTE, SUB_A, SUB_B, T0, resourceId, type Harness } from './harness.js';
+import { startMirrored, syncContext } from './syncContext.js';
 
 const HOUR = 60 * MINUTE;
 const GROUP = `/subscriptions/${SUB_A}/resourcegroups/rg-data`;
@@ -24,11 +24,7 @@ afterEach(async () => {
 });
 
 async function mirrored(env: Record<string, string> = {}): Promise<Harness> {
-  h = await startHarness(env);
-  seedSmallEstate(h.arg);
-  expect(await h.run()).toMatchObject({ mode: 'full', status: 'succeeded' });
-  // (The expected catalog is the whole estate: only without a narrower scope.)
-  if (Object.keys(env).length === 0) expect(h.catalog()).toEqual(h.expected());
+  h = await startMirrored(env);
   return h;
 }
 
